@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs everything the demo and the tests need, idempotently (skips what is present).
+# Tools land in the repository: .venv/ (Python tools), .tools/ (oras, kubernetes.core).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TOOLS="$ROOT/.tools"
+VENV="$ROOT/.venv"
+mkdir -p "$TOOLS"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# --- Debian packages: the registry (CNCF distribution) and htpasswd ---------------------------
+if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; then
+  log "installing docker-registry apache2-utils"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker-registry apache2-utils >/dev/null
+fi
+# The Debian package starts a service on :5000 where systemd runs; the tests start their own.
+
+# --- ORAS CLI from Debian trixie, unpacked without touching the system's apt sources ---------
+if [ ! -x "$TOOLS/oras/usr/bin/oras" ]; then
+  log "fetching oras from Debian trixie"
+  APT="$TOOLS/apt-trixie"
+  mkdir -p "$APT/lists/partial" "$APT/archives/partial"
+  mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+  [ -n "$mirror" ] || mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  [ -n "$mirror" ] || mirror="http://deb.debian.org/debian"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" > "$APT/trixie.list"
+  aptopts=(-o "Dir::State::Lists=$APT/lists" -o "Dir::Etc::SourceList=$APT/trixie.list"
+           -o "Dir::Etc::SourceParts=/dev/null" -o "Dir::Cache::Archives=$APT/archives")
+  apt-get "${aptopts[@]}" update -qq
+  (cd "$APT" && apt-get "${aptopts[@]}" download oras >/dev/null)
+  rm -rf "$TOOLS/oras" && mkdir -p "$TOOLS/oras"
+  dpkg -x "$APT"/oras_*.deb "$TOOLS/oras"
+fi
+"$TOOLS/oras/usr/bin/oras" version >/dev/null
+
+# --- Python tools in a venv -------------------------------------------------------------------
+if [ ! -x "$VENV/bin/ansible-test" ] || ! "$VENV/bin/python" -c 'import kubernetes_validate, jsonschema, pytest, molecule' 2>/dev/null; then
+  log "creating $VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -r "$ROOT/tests/requirements.txt"
+fi
+
+# --- kubernetes.core (Galaxy is unreachable; the 'ansible' wheel on PyPI bundles it) ----------
+if [ ! -d "$TOOLS/collections/ansible_collections/kubernetes/core" ]; then
+  log "extracting kubernetes.core from the ansible wheel"
+  tmp=$(mktemp -d)
+  "$VENV/bin/pip" download -q ansible==12.3.0 --no-deps -d "$tmp"
+  (cd "$tmp" && python3 -m zipfile -e ansible-*.whl x >/dev/null 2>&1 || unzip -q ansible-*.whl 'ansible_collections/kubernetes/core/*' -d x)
+  mkdir -p "$TOOLS/collections/ansible_collections/kubernetes"
+  cp -r "$tmp/x/ansible_collections/kubernetes/core" "$TOOLS/collections/ansible_collections/kubernetes/"
+  rm -rf "$tmp"
+fi
+
+# --- ansible-test downloads a pip bootstrap script from the internet; give it a local one -----
+pipver=$("$VENV/bin/python" - <<'PY'
+import ansible_test._internal.util as u, re, inspect, pathlib
+src = pathlib.Path(u.__file__).parent.joinpath('python_requirements.py').read_text()
+m = re.search(r"version='([0-9.]+)'", src) or re.search(r'get_pip_(\d+_\d+)', src)
+print(m.group(1).replace('.', '_') if m else '24_2')
+PY
+) || pipver=24_2
+mkdir -p "$HOME/.ansible/test/cache"
+for v in "$pipver" 24_2 25_0 25_1; do
+  f="$HOME/.ansible/test/cache/get_pip_${v}.py"
+  [ -f "$f" ] || echo 'import ensurepip; ensurepip.bootstrap(upgrade=True)' > "$f"
+done
+log "ready: $VENV, $TOOLS/oras/usr/bin/oras, $TOOLS/collections"

@@ -1,0 +1,159 @@
+"""Fixtures for the functional suites: real registry, real ORAS CLI, modules run for real.
+
+Modules are executed as Ansible executes them on a managed node (a Python process reading
+ANSIBLE_MODULE_ARGS), or through ansible-playbook where the controller matters.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+
+from tests.harness import mirror as mirror_mod  # noqa: E402
+from tests.harness import tools  # noqa: E402
+from tests.harness.registry import Registry  # noqa: E402
+
+AUTH_USER = "k0s-ci"
+AUTH_PASSWORD = "Sup3r-s3cret-pa55"
+
+
+@pytest.fixture(scope="session")
+def collections_dir(tmp_path_factory):
+    """A directory holding ansible_collections/k0smotron/oci -> this repository."""
+    d = str(tmp_path_factory.mktemp("collections"))
+    tools.collections_path(d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    """Plain-HTTP registry, no auth."""
+    reg = Registry(str(tmp_path_factory.mktemp("registry-plain")))
+    reg.start()
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_registry(tmp_path_factory):
+    """TLS (private CA) + htpasswd registry. ``auth_registry.ca['ca']`` is the CA file."""
+    reg = Registry(str(tmp_path_factory.mktemp("registry-tls")), tls=True, users={AUTH_USER: AUTH_PASSWORD})
+    reg.start()
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture(scope="session")
+def oras():
+    return tools.oras_path()
+
+
+@pytest.fixture()
+def oras_env(tmp_path):
+    """Environment for the ORAS CLI with its own (empty) docker config dir."""
+    env = dict(os.environ)
+    env["DOCKER_CONFIG"] = str(tmp_path / "oras-docker-config")
+    env["HOME"] = str(tmp_path)
+    os.makedirs(env["DOCKER_CONFIG"], exist_ok=True)
+    return env
+
+
+@pytest.fixture(scope="session")
+def oras_mirror(tmp_path_factory, oras):
+    """Loopback HTTP mirror with the real ORAS binary in upstream's release layout."""
+    root = str(tmp_path_factory.mktemp("oras-mirror"))
+    version = tools.oras_version(oras)
+    mirror_mod.build_oras_mirror(root, oras, version)
+    m = mirror_mod.Mirror(root).start()
+    m.version = version
+    yield m
+    m.stop()
+
+
+class ModuleRunner:
+    """Runs a collection module in a child Python exactly like AnsiballZ does after unpacking."""
+
+    def __init__(self, collections_dir):
+        self.collections_dir = collections_dir
+
+    def __call__(self, module, args, check=False, diff=False, env=None, expect_fail=None):
+        params = dict(args)
+        params["_ansible_check_mode"] = check
+        params["_ansible_diff"] = diff
+        params["_ansible_tmpdir"] = tempfile.mkdtemp(prefix="k0smotron-oci-")
+        params["_ansible_remote_tmp"] = params["_ansible_tmpdir"]
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"ANSIBLE_MODULE_ARGS": params}, f)
+        run_env = dict(os.environ)
+        run_env["PYTHONPATH"] = self.collections_dir
+        run_env.update(env or {})
+        proc = subprocess.run(
+            [sys.executable, "-m", "ansible_collections.k0smotron.oci.plugins.modules." + module, f.name],
+            capture_output=True, text=True, env=run_env)
+        os.unlink(f.name)
+        try:
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise AssertionError("module %s printed no JSON: rc=%s\nstdout=%s\nstderr=%s"
+                                 % (module, proc.returncode, proc.stdout, proc.stderr))
+        result["_stdout"] = proc.stdout
+        result["_stderr"] = proc.stderr
+        if expect_fail is not None:
+            assert bool(result.get("failed")) == expect_fail, result
+        return result
+
+
+@pytest.fixture(scope="session")
+def run_module(collections_dir):
+    return ModuleRunner(collections_dir)
+
+
+@pytest.fixture(scope="session")
+def ansible_env(collections_dir, tmp_path_factory):
+    """Environment for ansible-playbook against this source tree (localhost, venv python)."""
+    env = dict(os.environ)
+    env["ANSIBLE_COLLECTIONS_PATH"] = tools.collections_path(collections_dir)
+    env["ANSIBLE_PYTHON_INTERPRETER"] = sys.executable
+    env["ANSIBLE_LOCALHOST_WARNING"] = "false"
+    env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_LOCAL_TEMP"] = str(tmp_path_factory.mktemp("ansible-local"))
+    env["ANSIBLE_REMOTE_TMP"] = str(tmp_path_factory.mktemp("ansible-remote"))
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+@pytest.fixture(scope="session")
+def ansible_playbook(ansible_env, tmp_path_factory):
+    """Run a playbook (text or path) on localhost; returns CompletedProcess (stdout+stderr merged)."""
+    work = tmp_path_factory.mktemp("playbooks")
+    counter = [0]
+
+    def run(playbook, extra_vars=None, check=False, diff=False, verbosity=0, env=None, inventory=None):
+        if "\n" in playbook:
+            counter[0] += 1
+            path = work / ("play%d.yml" % counter[0])
+            path.write_text(playbook)
+            playbook = str(path)
+        cmd = [tools.venv_bin("ansible-playbook"), "-i", inventory or "localhost,", "-c", "local", playbook]
+        if extra_vars:
+            xv = work / ("vars%d.json" % (counter[0] + 1000))
+            counter[0] += 1
+            xv.write_text(json.dumps(extra_vars))
+            cmd += ["-e", "@%s" % xv]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        if verbosity:
+            cmd.append("-" + "v" * verbosity)
+        run_env = dict(ansible_env)
+        run_env.update(env or {})
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env)
+
+    return run

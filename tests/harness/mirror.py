@@ -1,0 +1,120 @@
+"""A loopback HTTP mirror laid out like the upstream release pages (ORAS, k0s)."""
+import functools
+import hashlib
+import http.server
+import io
+import os
+import shutil
+import tarfile
+import threading
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class Mirror:
+    """Serves ``root`` on 127.0.0.1 from a thread. ``url`` is the base URL."""
+
+    def __init__(self, root):
+        self.root = root
+        os.makedirs(root, exist_ok=True)
+        handler = functools.partial(_QuietHandler, directory=root)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.thread = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.httpd.server_address[1]
+
+    def start(self):
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _tar_gz(dest, members):
+    """members: list of (name, bytes or path, mode)."""
+    with tarfile.open(dest, "w:gz") as tar:
+        for name, content, mode in members:
+            if isinstance(content, bytes):
+                info = tarfile.TarInfo(name)
+                info.size = len(content)
+                info.mode = mode
+                tar.addfile(info, io.BytesIO(content))
+            else:
+                info = tar.gettarinfo(content, arcname=name)
+                info.mode = mode
+                with open(content, "rb") as f:
+                    tar.addfile(info, f)
+
+
+def build_oras_mirror(root, oras_binary, version, arches=("amd64", "arm64", "armv7"), tamper=None):
+    """Lay out ``v<ver>/oras_<ver>_linux_<arch>.tar.gz`` and ``v<ver>/oras_<ver>_checksums.txt``.
+
+    Every arch gets the real (host) oras binary: the mirror tests the download, not the CPU.
+    ``tamper``: an arch whose tarball is replaced *after* the checksums are written by a valid
+    tarball holding a different program, so only a checksum check can catch it.
+    """
+    d = os.path.join(root, "v%s" % version)
+    os.makedirs(d, exist_ok=True)
+    lines = []
+    for arch in arches:
+        name = "oras_%s_linux_%s.tar.gz" % (version, arch)
+        path = os.path.join(d, name)
+        _tar_gz(path, [("oras", oras_binary, 0o755), ("LICENSE", b"Apache-2.0\n", 0o644)])
+        lines.append("%s  %s" % (sha256_file(path), name))
+    with open(os.path.join(d, "oras_%s_checksums.txt" % version), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    if tamper:
+        name = "oras_%s_linux_%s.tar.gz" % (version, tamper)
+        _tar_gz(os.path.join(d, name), [("oras", b"#!/bin/sh\necho pwned\n", 0o755),
+                                        ("LICENSE", b"Apache-2.0\n", 0o644)])
+    return d
+
+
+def stand_in_k0s(path, version="v1.34.1+k0s.0", pad_bytes=0):
+    """A small executable stand-in for k0s that prints its version (clearly labelled)."""
+    body = "#!/bin/sh\n# k0smotron.oci test stand-in for k0s (NOT a real k0s binary)\necho %s\n" % version
+    with open(path, "wb") as f:
+        f.write(body.encode())
+        if pad_bytes:
+            f.write(b"#" + os.urandom(pad_bytes // 2).hex().encode()[: pad_bytes - 1])
+    os.chmod(path, 0o755)
+    return path
+
+
+def build_k0s_mirror(root, version, files):
+    """Lay out ``<version>/k0s-<version>-<arch>`` plus ``sha256sums.txt`` (``<hex> *<asset>``).
+
+    files: dict arch -> local path of the binary to publish.
+    """
+    d = os.path.join(root, version)
+    os.makedirs(d, exist_ok=True)
+    lines = []
+    for arch, src in sorted(files.items()):
+        asset = "k0s-%s-%s" % (version, arch)
+        shutil.copyfile(src, os.path.join(d, asset))
+        lines.append("%s *%s" % (sha256_file(src), asset))
+    with open(os.path.join(d, "sha256sums.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return d

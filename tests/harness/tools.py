@@ -1,0 +1,42 @@
+"""Where the tools installed by scripts/setup.sh live."""
+import os
+import shutil
+import subprocess
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOLS = os.path.join(ROOT, ".tools")
+VENV = os.path.join(ROOT, ".venv")
+
+
+def oras_path():
+    """The ORAS CLI unpacked by setup.sh (Debian trixie package), else one on PATH."""
+    local = os.path.join(TOOLS, "oras", "usr", "bin", "oras")
+    if os.path.exists(local):
+        return local
+    found = shutil.which("oras")
+    if not found:
+        raise RuntimeError("ORAS CLI not found: run scripts/setup.sh")
+    return found
+
+
+def oras_version(oras=None):
+    out = subprocess.run([oras or oras_path(), "version"], check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.lower().startswith("version:"):
+            return line.split(":", 1)[1].strip().split("+")[0]
+    raise RuntimeError("cannot parse 'oras version' output: %r" % out)
+
+
+def venv_bin(name):
+    path = os.path.join(VENV, "bin", name)
+    return path if os.path.exists(path) else (shutil.which(name) or name)
+
+
+def collections_path(build_dir):
+    """An ANSIBLE_COLLECTIONS_PATH with this repository as k0smotron.oci plus kubernetes.core."""
+    ns = os.path.join(build_dir, "ansible_collections", "k0smotron")
+    os.makedirs(ns, exist_ok=True)
+    link = os.path.join(ns, "oci")
+    if not os.path.lexists(link):
+        os.symlink(ROOT, link)
+    return os.pathsep.join([build_dir, os.path.join(TOOLS, "collections")])
