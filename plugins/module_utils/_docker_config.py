@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) k0smotron.oci contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+#
+# This module util is PRIVATE to the collection. It can change at any time without notice.
+"""Registry credentials from a docker-style config.json, the way docker and oras find them.
+
+File: the ``config_path`` option, else ``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json``.
+Per registry: ``credHelpers[registry]`` -> ``credsStore`` -> ``auths``; username ``<token>`` means the
+secret is an identity (refresh) token.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import json
+import os
+import subprocess
+
+IDENTITY_TOKEN_USER = "<token>"
+
+
+class DockerConfigError(Exception):
+    """config.json unreadable or a credential helper failed. Messages never contain secrets."""
+
+
+class Credentials:
+    """username/password, or an identity token; ``source`` says where they came from (for messages)."""
+
+    def __init__(self, username=None, password=None, identity_token=None, source="options"):
+        self.username = username
+        self.password = password
+        self.identity_token = identity_token
+        self.source = source
+
+    def __bool__(self):
+        return bool(self.identity_token or self.username or self.password)
+
+    __nonzero__ = __bool__
+
+
+def find_config_file(config_path=None):
+    """The config.json to read: explicit path (may be missing: error later), else the first that exists."""
+    if config_path:
+        return os.path.expanduser(config_path)
+    docker_config = os.environ.get("DOCKER_CONFIG")
+    if docker_config:
+        return os.path.join(os.path.expanduser(docker_config), "config.json")
+    return os.path.join(os.path.expanduser("~"), ".docker", "config.json")
+
+
+def load_config(path, required=False):
+    """Parsed config.json, or {} when it does not exist and is not required."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except (IOError, OSError) as e:
+        if getattr(e, "errno", None) == 2 and not required:
+            return {}
+        raise DockerConfigError("cannot read docker config %s (option config_path / DOCKER_CONFIG): %s"
+                                % (path, e.strerror or e))
+    try:
+        config = json.loads(data.decode("utf-8")) if data.strip() else {}
+    except ValueError as e:
+        raise DockerConfigError("docker config %s is not valid JSON (%s); fix or remove it, or set config_path"
+                                % (path, e.__class__.__name__))
+    if not isinstance(config, dict):
+        raise DockerConfigError("docker config %s must hold a JSON object" % path)
+    return config
+
+
+def _normalize_host(key):
+    """Keys in ``auths`` may be URLs ("https://index.docker.io/v1/") or bare hosts."""
+    key = key.strip()
+    for prefix in ("https://", "http://"):
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+    return key.split("/", 1)[0]
+
+
+def _run_helper(helper, registry, source):
+    binary = "docker-credential-%s" % helper
+    try:
+        proc = subprocess.Popen([binary, "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        out, err = proc.communicate(registry.encode("utf-8"), timeout=60)
+    except OSError as e:
+        raise DockerConfigError("credential helper %s (from %s) could not run: %s; install it or remove it from "
+                                "the docker config" % (binary, source, e.strerror or e))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise DockerConfigError("credential helper %s (from %s) did not answer within 60 s" % (binary, source))
+    if proc.returncode != 0:
+        text = out.decode("utf-8", "replace").strip() or err.decode("utf-8", "replace").strip()
+        if "credentials not found" in text.lower():
+            return None
+        # Helper output is an error message, not credentials, so it is safe to show (trimmed).
+        raise DockerConfigError("credential helper %s failed for %s: %s" % (binary, registry, text[:200]))
+    try:
+        data = json.loads(out.decode("utf-8"))
+        username, secret = data.get("Username"), data.get("Secret")
+    except (ValueError, AttributeError):
+        raise DockerConfigError("credential helper %s returned no JSON credentials for %s" % (binary, registry))
+    if username == IDENTITY_TOKEN_USER:
+        return Credentials(identity_token=secret, source=source)
+    return Credentials(username=username, password=secret, source=source)
+
+
+def _from_auths_entry(entry, source):
+    if not isinstance(entry, dict):
+        return None
+    if entry.get("identitytoken"):
+        return Credentials(identity_token=entry["identitytoken"], source=source)
+    username, password = entry.get("username"), entry.get("password")
+    if entry.get("auth"):
+        try:
+            decoded = base64.b64decode(entry["auth"]).decode("utf-8")
+        except (ValueError, TypeError, UnicodeDecodeError):
+            raise DockerConfigError("the 'auth' value in %s is not base64 of user:password" % source)
+        if ":" not in decoded:
+            raise DockerConfigError("the 'auth' value in %s does not decode to user:password" % source)
+        username, password = decoded.split(":", 1)
+    if username == IDENTITY_TOKEN_USER:
+        return Credentials(identity_token=password, source=source)
+    if username or password:
+        return Credentials(username=username, password=password, source=source)
+    return None
+
+
+def credentials_for(registry, config_path=None):
+    """Credentials for ``registry`` (host[:port]) from the docker config, or an empty Credentials."""
+    path = find_config_file(config_path)
+    config = load_config(path, required=bool(config_path))
+    source = "%s" % path
+    helpers = config.get("credHelpers") or {}
+    for key, helper in helpers.items():
+        if _normalize_host(key) == registry:
+            creds = _run_helper(helper, registry, "%s credHelpers" % source)
+            if creds:
+                return creds
+    if config.get("credsStore"):
+        creds = _run_helper(config["credsStore"], registry, "%s credsStore" % source)
+        if creds:
+            return creds
+    for key, entry in (config.get("auths") or {}).items():
+        if _normalize_host(key) == registry:
+            creds = _from_auths_entry(entry, "%s auths[%s]" % (source, key))
+            if creds:
+                return creds
+    return Credentials(source=source)
+
+
+def auth_entry(username, password):
+    """The ``auths`` value docker and oras write for username/password."""
+    return {"auth": base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")}

@@ -1,0 +1,180 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) k0smotron.oci contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: blob_fetch
+short_description: Download a blob by digest from an OCI registry to a file, verified and atomically
+version_added: 0.1.0
+description:
+  - Downloads the blob named by an C(oci://REGISTRY/REPO@sha256:...) download URL (what k0smotron's
+    bootstrap does with C(oras blob fetch --output)) without needing the ORAS CLI.
+  - Streams into a temporary file in the destination's directory while hashing, checks the digest,
+    then renames it over O(dest). A failed, interrupted or corrupt download never replaces O(dest).
+  - When O(dest) already has the digest, nothing is downloaded and no registry is contacted.
+  - An interrupted download resumes with an HTTP range request where the registry allows it,
+    else restarts. Redirects (object stores, CDNs) never receive the registry credentials.
+author:
+  - k0smotron.oci contributors
+extends_documentation_fragment:
+  - k0smotron.oci.registry
+  - k0smotron.oci.attributes
+  - k0smotron.oci.attributes.actiongroup_registry
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Checks that the blob exists (HEAD) when O(dest) does not already match; writes nothing.
+  diff_mode:
+    support: full
+    details:
+      - Shows the digest of O(dest) before and after.
+  idempotent:
+    support: full
+  safe_file_operations:
+    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
+    support: full
+options:
+  reference:
+    description:
+      - The blob, as a download URL C(oci://REGISTRY/REPOSITORY@sha256:<64 hex>) or as
+        C(REGISTRY/REPOSITORY@sha256:<64 hex>).
+      - Must be a blob (layer) digest. A manifest digest is detected and reported.
+    type: str
+    required: true
+  dest:
+    description:
+      - File to write, for example C(/usr/local/bin/k0s). Its directory must exist.
+      - Set O(mode) (for example C("0755") for a binary); a new file otherwise gets the default
+        permissions for the umask.
+    type: path
+    required: true
+seealso:
+  - module: k0smotron.oci.artifact_info
+  - role: k0smotron.oci.k0s_binary
+"""
+
+EXAMPLES = r"""
+- name: Install k0s from the download URL a K0sControlPlane uses
+  k0smotron.oci.blob_fetch:
+    reference: oci://registry.example.com/my-repo/k0s@sha256:2f1d5c8e0b2a4c6e8f0a1b3c5d7e9f1a2b4c6d8e0f1a3b5c7d9e1f2a4b6c8d0e
+    dest: /usr/local/bin/k0s
+    mode: "0755"
+    config_path: /root/.docker/config.json
+  register: k0s_fetch
+  notify: Restart k0s
+"""
+
+RETURN = r"""
+dest:
+  description: The file written (or already matching).
+  returned: success
+  type: str
+digest:
+  description: The verified digest of O(dest).
+  returned: success
+  type: str
+size:
+  description: Size of O(dest) in bytes.
+  returned: success
+  type: int
+download_url:
+  description: The blob as an C(oci://) URL.
+  returned: success
+  type: str
+downloaded:
+  description: Whether blob bytes were transferred in this run.
+  returned: success
+  type: bool
+"""
+
+import os
+import tempfile
+
+from ansible_collections.k0smotron.oci.plugins.module_utils._common import ModuleInputError, registry_module, run
+from ansible_collections.k0smotron.oci.plugins.module_utils._files import sha256_file
+from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry import RegistryNotFoundError, client_from_params
+
+
+def current_digest(dest, algorithm):
+    if not os.path.isfile(dest) or algorithm != "sha256":
+        return None
+    return sha256_file(dest)
+
+
+def fetch(module):
+    p = module.params
+    ref = Reference.parse(p["reference"], require_digest=True, allow_scheme=True)
+    if ref.tag:
+        raise ModuleInputError("option reference: %r carries a tag and a digest; name the blob only: %s"
+                               % (p["reference"], ref.download_url()))
+    dest = p["dest"]
+    if os.path.isdir(dest):
+        raise ModuleInputError("option dest: %s is a directory; give the path of the file to write, e.g. %s"
+                               % (dest, os.path.join(dest, "k0s")))
+    directory = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(directory):
+        raise ModuleInputError("option dest: directory %s does not exist; create it first" % directory)
+
+    before = current_digest(dest, ref.digest.split(":", 1)[0])
+    downloaded = False
+    size = os.path.getsize(dest) if before else None
+    if before != ref.digest:
+        client = client_from_params(p, ref)
+        try:
+            if module.check_mode:
+                size = client.blob_size(ref.digest)
+                if size is None and client.manifest_exists(ref.digest):
+                    raise RegistryNotFoundError(
+                        "%s is a manifest digest, not a blob digest, in %s: a download URL must name the layer "
+                        "(the k0s binary) - use k0smotron.oci.artifact_info and its blob_digest"
+                        % (ref.digest, client.where))
+                if size is None:
+                    raise RegistryNotFoundError("blob %s not found in %s" % (ref.digest, client.where))
+            else:
+                fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(dest), suffix=".part")
+                module.add_cleanup_file(tmp)
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        size = client.download_blob(ref.digest, out)
+                        out.flush()
+                        os.fsync(out.fileno())
+                    module.atomic_move(tmp, dest)
+                finally:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+                downloaded = True
+        finally:
+            client.close()
+
+    file_args = module.load_file_common_arguments(p, path=dest)
+    changed = before != ref.digest
+    if os.path.exists(dest):
+        changed = module.set_fs_attributes_if_different(file_args, changed)
+    result = dict(changed=changed, dest=dest, digest=ref.digest, size=size,
+                  download_url=ref.download_url(), downloaded=downloaded)
+    if module._diff:
+        result["diff"] = {"before": {"path": dest, "digest": before}, "after": {"path": dest, "digest": ref.digest}}
+    return result
+
+
+def main():
+    module = registry_module(
+        dict(
+            reference=dict(type="str", required=True),
+            dest=dict(type="path", required=True),
+        ),
+        add_file_common_args=True,
+    )
+    run(module, fetch)
+
+
+if __name__ == "__main__":
+    main()
