@@ -18,12 +18,14 @@ import base64
 import email.utils
 import hashlib
 import json
+import os
 import re
 import socket
 import ssl
 import time
 
 from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six.moves import http_client
 from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urljoin, urlsplit
 
@@ -556,3 +558,27 @@ def client_from_params(params, reference, push=False):
         retries=params.get("retries") if params.get("retries") is not None else 3,
         push=push,
     )
+
+
+def params_from_options(options):
+    """Registry options for code that is not an AnsibleModule (lookups): value, else env var, else default."""
+    params = {}
+    for name, spec in REGISTRY_ARG_SPEC.items():
+        value = options.get(name)
+        if value is None:
+            for var in spec["fallback"][1]:
+                if var in os.environ:
+                    value = os.environ[var]
+                    break
+        if value is None:
+            value = spec.get("default")
+        if value is not None:
+            kind = spec["type"]
+            if kind == "bool":
+                value = boolean(value, strict=True)
+            elif kind == "int":
+                value = int(value)
+            elif kind == "float":
+                value = float(value)
+        params[name] = value
+    return params

@@ -291,6 +291,12 @@ def push(module):
             layer_annotations[TITLE] = title
             layers.append(descriptor(p["layer_media_type"], digest, size, layer_annotations))
             missing = client.blob_size(digest) is None
+            if title in known and (not missing or module.check_mode):
+                # No upload for the registry to verify, so check the file against the promised digest here.
+                actual = cache.digest(path)
+                if actual != digest:
+                    raise ModuleInputError("option digests[%s]: %s does not match the given digest %s (it hashes to %s); "
+                                           "nothing was pushed to %s" % (title, path, digest, actual, ref.name))
             if missing and not module.check_mode:
                 # The registry verifies ?digest= against what it receives, so a wrong known digest fails
                 # the upload; the kernel sends the file (sendfile), no second read here.

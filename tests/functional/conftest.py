@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
@@ -16,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
 from tests.harness import mirror as mirror_mod  # noqa: E402
 from tests.harness import tools  # noqa: E402
+from tests.harness.modules import ModuleRunner  # noqa: E402
 from tests.harness.registry import Registry  # noqa: E402
 
 AUTH_USER = "k0s-ci"
@@ -73,39 +73,6 @@ def oras_mirror(tmp_path_factory, oras):
     m.version = version
     yield m
     m.stop()
-
-
-class ModuleRunner:
-    """Runs a collection module in a child Python exactly like AnsiballZ does after unpacking."""
-
-    def __init__(self, collections_dir):
-        self.collections_dir = collections_dir
-
-    def __call__(self, module, args, check=False, diff=False, env=None, expect_fail=None):
-        params = dict(args)
-        params["_ansible_check_mode"] = check
-        params["_ansible_diff"] = diff
-        params["_ansible_tmpdir"] = tempfile.mkdtemp(prefix="k0smotron-oci-")
-        params["_ansible_remote_tmp"] = params["_ansible_tmpdir"]
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump({"ANSIBLE_MODULE_ARGS": params}, f)
-        run_env = dict(os.environ)
-        run_env["PYTHONPATH"] = self.collections_dir
-        run_env.update(env or {})
-        proc = subprocess.run(
-            [sys.executable, "-m", "ansible_collections.k0smotron.oci.plugins.modules." + module, f.name],
-            capture_output=True, text=True, env=run_env)
-        os.unlink(f.name)
-        try:
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            raise AssertionError("module %s printed no JSON: rc=%s\nstdout=%s\nstderr=%s"
-                                 % (module, proc.returncode, proc.stdout, proc.stderr))
-        result["_stdout"] = proc.stdout
-        result["_stderr"] = proc.stderr
-        if expect_fail is not None:
-            assert bool(result.get("failed")) == expect_fail, result
-        return result
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,45 @@
+"""Run a collection module in a child Python exactly like AnsiballZ does after unpacking it."""
+import json
+import os
+import sys
+import tempfile
+
+from .procs import run_measured
+
+
+class ModuleRunner:
+    """``runner(module, args, check=, diff=, env=)`` -> the module's JSON result plus ``_stdout``,
+    ``_stderr``, ``_seconds`` and ``_maxrss_mib`` (peak RSS of the module process)."""
+
+    def __init__(self, collections_dir, python=None):
+        self.collections_dir = collections_dir
+        self.python = python or sys.executable
+
+    def __call__(self, module, args, check=False, diff=False, env=None, expect_fail=None):
+        params = dict(args)
+        params["_ansible_check_mode"] = check
+        params["_ansible_diff"] = diff
+        params["_ansible_tmpdir"] = tempfile.mkdtemp(prefix="k0smotron-oci-")
+        params["_ansible_remote_tmp"] = params["_ansible_tmpdir"]
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"ANSIBLE_MODULE_ARGS": params}, f)
+        run_env = dict(os.environ)
+        run_env["PYTHONPATH"] = self.collections_dir
+        run_env.update(env or {})
+        try:
+            proc = run_measured([self.python, "-m", "ansible_collections.k0smotron.oci.plugins.modules." + module, f.name],
+                                env=run_env)
+        finally:
+            os.unlink(f.name)
+        try:
+            result = json.loads(proc["stdout"].strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise AssertionError("module %s printed no JSON: rc=%s\nstdout=%s\nstderr=%s"
+                                 % (module, proc["rc"], proc["stdout"], proc["stderr"]))
+        result["_stdout"] = proc["stdout"]
+        result["_stderr"] = proc["stderr"]
+        result["_seconds"] = proc["seconds"]
+        result["_maxrss_mib"] = proc["maxrss_mib"]
+        if expect_fail is not None:
+            assert bool(result.get("failed")) == expect_fail, result
+        return result
