@@ -808,6 +808,17 @@ def simulate_boot(objects, secret_objects=(), provisioner=None, ca_files=(), kin
         res.findings.append({"level": "error", "message": "downloadURL %r is not oci://REG/REPO@sha256:<64 hex>"
                              % res.download_url})
 
+    if prov == "ignition":
+        try:
+            ignition_permissions(files)
+        except SimulationError as e:
+            return fail_early("k0smotron: generate Ignition config", str(e))
+    errors = [f["message"] for f in res.findings if f["level"] == "error"]
+    if strict and errors:
+        # A gate, not a boot: what works under one provisioner only is rejected before anything runs.
+        return fail_early("preflight: portable across cloud-init and Ignition",
+                          "not portable across provisioners: " + "; ".join(errors))
+
     work = workdir or tempfile.mkdtemp(prefix="bootsim-")
     os.makedirs(work, exist_ok=True)
     try:
@@ -924,7 +935,7 @@ def simulate_boot(objects, secret_objects=(), provisioner=None, ca_files=(), kin
         if res.host_untouched is False:
             res.error = (res.error + "; " if res.error else "") + "the host's /usr/local/bin, /usr/local/lib or /root changed"
         errors = [f["message"] for f in res.findings if f["level"] == "error"]
-        if strict and errors and not res.error:
+        if strict and errors and not res.error:  # found while rendering (Jinja changed something)
             res.error = "not portable across provisioners: " + "; ".join(errors)
         return res
     finally:
