@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs every test of the collection on this machine, installing what it needs first.
+#   bash scripts/test.sh                 # everything (what CI runs)
+#   bash scripts/test.sh functional lint # only some stages
+# Stages: sanity units lint functional molecule build
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+bash scripts/setup.sh
+export PATH="$ROOT/.venv/bin:$PATH"
+export ANSIBLE_PYTHON_INTERPRETER="$ROOT/.venv/bin/python"
+export ANSIBLE_NOCOLOR=1 PY_COLORS=0
+
+stages=("$@")
+[ ${#stages[@]} -gt 0 ] || stages=(sanity units lint functional molecule build)
+
+WORK=$(mktemp -d /tmp/k0smotron-oci-test.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+# ansible-test wants the tree at .../ansible_collections/k0smotron/oci: copy the working tree
+# (tracked and new files, not ignored ones) there.
+COLL="$WORK/ansible_collections/k0smotron/oci"
+mkdir -p "$COLL"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+  [ -e "$f" ] && printf '%s\0' "$f"
+done | tar --null -T - -cf - | tar -xf - -C "$COLL"
+export ANSIBLE_COLLECTIONS_PATH="$WORK:$ROOT/.tools/collections"
+
+declare -A results
+fail=0
+run_stage() {
+  local name=$1; shift
+  printf '\n===== %s =====\n' "$name"
+  local start=$SECONDS
+  if "$@"; then results[$name]="passed ($((SECONDS - start)) s)"; else results[$name]="FAILED"; fail=1; fi
+}
+
+stage_sanity() {
+  (cd "$COLL" && git init -q . 2>/dev/null; cd "$COLL" && ansible-test sanity --local --python 3.11 --color no \
+     --exclude .ci/ --exclude scripts/ --exclude bench/ 2>&1 | grep -v '^WARNING: Reviewing previous' )
+  test "${PIPESTATUS[0]}" -eq 0
+}
+stage_units() { (cd "$COLL" && ansible-test units --local --python 3.11 --color no); }
+stage_lint() { (cd "$COLL" && ansible-lint --offline --profile production); }
+stage_functional() {
+  local args=(-q -p no:cacheprovider -o addopts="" tests/functional)
+  if python -c 'import xdist' 2>/dev/null; then args+=(-n 2 --dist loadfile); fi
+  pytest "${args[@]}"
+}
+stage_molecule() {
+  local s
+  for s in $(ls -d extensions/molecule/*/ 2>/dev/null | xargs -rn1 basename); do
+    [ -f "extensions/molecule/$s/molecule.yml" ] || continue
+    bash scripts/molecule.sh "$s" || return 1
+  done
+}
+stage_build() {
+  local out="$WORK/build" inst="$WORK/installed"
+  mkdir -p "$out" "$inst"
+  (cd "$COLL" && ansible-galaxy collection build --output-path "$out" --force) &&
+  ansible-galaxy collection install --no-deps --offline -p "$inst" "$out"/k0smotron-oci-*.tar.gz &&
+  for p in artifact_push artifact_info blob_fetch index_push; do
+    ANSIBLE_COLLECTIONS_PATH="$inst" ansible-doc "k0smotron.oci.$p" >/dev/null || return 1
+  done &&
+  for p in k0s_tag oci_download_url parse_download_url dockerconfigjson; do
+    ANSIBLE_COLLECTIONS_PATH="$inst" ansible-doc -t filter "k0smotron.oci.$p" >/dev/null || return 1
+  done &&
+  ANSIBLE_COLLECTIONS_PATH="$inst" ansible-doc -t lookup k0smotron.oci.download_url >/dev/null &&
+  echo "built and installed $(ls "$out")"
+}
+
+for s in "${stages[@]}"; do run_stage "$s" "stage_$s"; done
+printf '\n===== summary =====\n'
+passed=0 failed=0
+for s in "${stages[@]}"; do
+  printf '%-12s %s\n' "$s" "${results[$s]}"
+  case "${results[$s]}" in passed*) passed=$((passed + 1));; *) failed=$((failed + 1));; esac
+done
+echo "stages: $passed passed, $failed failed"
+exit $fail
