@@ -9,7 +9,7 @@ from .procs import run_measured
 
 class ModuleRunner:
     """``runner(module, args, check=, diff=, env=)`` -> the module's JSON result plus ``_stdout``,
-    ``_stderr``, ``_seconds`` and ``_maxrss_mib`` (peak RSS of the module process)."""
+    ``_stderr``, ``_seconds``, ``_cpu_seconds`` and ``_maxrss_mib`` (peak RSS of the module process)."""
 
     def __init__(self, collections_dir, python=None):
         self.collections_dir = collections_dir
@@ -39,6 +39,7 @@ class ModuleRunner:
         result["_stdout"] = proc["stdout"]
         result["_stderr"] = proc["stderr"]
         result["_seconds"] = proc["seconds"]
+        result["_cpu_seconds"] = proc["cpu_seconds"]
         result["_maxrss_mib"] = proc["maxrss_mib"]
         if expect_fail is not None:
             assert bool(result.get("failed")) == expect_fail, result
