@@ -11,9 +11,9 @@ name: dockerconfigjson
 short_description: Build a docker config.json (the .dockerconfigjson of a Secret) for one registry
 version_added: 0.1.0
 description:
-  - Returns the JSON text C({"auths": {"REGISTRY": {"auth": "base64(user:password)"}}}) that docker,
-    oras and Kubernetes C(kubernetes.io/dockerconfigjson) Secrets use.
-  - The result holds a secret. Use it only in tasks with C(no_log: true).
+  - 'Returns the JSON text C({"auths": {"REGISTRY": {"auth": "base64(user:password)"}}}) that docker,
+    oras and Kubernetes C(kubernetes.io/dockerconfigjson) Secrets use.'
+  - "The result holds a secret. Use it only in tasks with C(no_log: true)."
 positional: _input, username, password
 options:
   _input:
@@ -29,7 +29,7 @@ options:
     type: str
     required: true
 author:
-  - k0smotron.oci contributors
+  - k0smotron.oci maintainers (@k0sproject)
 """
 
 EXAMPLES = r"""

@@ -21,7 +21,7 @@ options:
     type: str
     required: true
 author:
-  - k0smotron.oci contributors
+  - k0smotron.oci maintainers (@k0sproject)
 """
 
 EXAMPLES = r"""

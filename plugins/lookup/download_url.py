@@ -57,7 +57,7 @@ options:
     type: int
     default: 3
 author:
-  - k0smotron.oci contributors
+  - k0smotron.oci maintainers (@k0sproject)
 """
 
 EXAMPLES = r"""

@@ -68,6 +68,22 @@ class DigestCache:
                 self._data = {}
         return self._data
 
+    def cached(self, path):
+        """The remembered digest of ``path`` if its stamp is unchanged, else None (never reads the file)."""
+        if not self.enabled:
+            return None
+        st = os.stat(path)
+        entry = self._load().get(self._key(st))
+        if entry and entry.get("stamp") == self._stamp(st) and entry.get("digest", "").startswith("sha256:"):
+            return entry["digest"]
+        return None
+
+    def remember(self, path, digest, before):
+        """Remember ``digest`` (computed while reading ``path``) if the file's stamp still equals ``before``."""
+        if self.enabled and self._stamp(os.stat(path)) == self._stamp(before):
+            self._load()[self._key(before)] = {"stamp": self._stamp(before), "digest": digest}
+            self._dirty = True
+
     def digest(self, path):
         """Digest of ``path``, from the cache when its stamp is unchanged, else hashed (and remembered)."""
         st = os.stat(path)

@@ -36,11 +36,11 @@ def validate_digest(digest, what="digest"):
     if algorithm not in _DIGEST_LENGTHS:
         raise ReferenceError("%s %r uses algorithm %r: expected sha256:<64 hex characters>" % (what, digest, algorithm))
     want = _DIGEST_LENGTHS[algorithm]
+    if len(hexpart) != want:
+        raise ReferenceError("%s %r has %d characters after '%s:', expected %d hex characters"
+                             % (what, digest, len(hexpart), algorithm, want))
     if not re.match(r"^[a-fA-F0-9]*$", hexpart):
         raise ReferenceError("%s %r has non-hex characters after '%s:'" % (what, digest, algorithm))
-    if len(hexpart) != want:
-        raise ReferenceError("%s %r has %d hex characters after '%s:', expected %d"
-                             % (what, digest, len(hexpart), algorithm, want))
     if hexpart != hexpart.lower():
         raise ReferenceError("%s %r must be lowercase hex" % (what, digest))
     return digest

@@ -75,7 +75,14 @@ class RegistryDigestError(RegistryError):
 
 
 class RegistryConnectionError(RegistryError):
-    pass
+    def __init__(self, message, retry_after=None):
+        RegistryError.__init__(self, message)
+        self.retry_after = retry_after
+
+
+class RegistryStreamRefused(RegistryError):
+    """The registry does not take a whole blob in one streamed PATCH (some cap chunk sizes or want a
+    monolithic PUT): the caller falls back to hashing first and a monolithic PUT."""
 
 
 class _Retryable(Exception):
@@ -108,11 +115,39 @@ class FileBody:
             conn.sock.sendfile(f, 0, self.length)
 
 
+class HashingFileBody:
+    """A file read in 1 MiB chunks and hashed while it is sent (one pass over the file); ``digest``
+    holds ``sha256:<hex>`` of what was sent once a send completed. Every send starts from the beginning."""
+
+    def __init__(self, path, length, algorithm="sha256"):
+        self.path = path
+        self.length = length
+        self.algorithm = algorithm
+        self.digest = None
+
+    def send(self, conn):
+        self.digest = None
+        hasher = hashlib.new(self.algorithm)
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        left = self.length
+        with open(self.path, "rb") as f:
+            while left:
+                n = f.readinto(buf)
+                if not n:
+                    raise RegistryError("%s shrank while it was being uploaded; nothing was pushed" % self.path)
+                n = min(n, left)
+                hasher.update(view[:n])
+                conn.send(view[:n])
+                left -= n
+        self.digest = "%s:%s" % (self.algorithm, hasher.hexdigest())
+
+
 def parse_challenge(header):
     """``Bearer realm="...",service="...",scope="..."`` -> ("bearer", {realm:..., ...})."""
     if not header:
         return None, {}
-    scheme, _, rest = header.strip().partition(" ")
+    scheme, rest = (header.strip().split(" ", 1) + [""])[:2]
     params = dict((k.lower(), v) for k, v in re.findall(r'([A-Za-z_]+)\s*=\s*"([^"]*)"', rest))
     return scheme.lower(), params
 
@@ -266,11 +301,13 @@ class RegistryClient:
         if delay > 0:
             self.sleep(delay)
 
-    def request(self, method, url, headers=None, body=None, stream=False, redirects=True):
+    def request(self, method, url, headers=None, body=None, stream=False, redirects=True, retries=None):
         """One HTTP exchange with auth, retries (connection errors, 429, 5xx) and safe redirects.
 
         Returns a Response; the body is read unless ``stream`` (then the caller reads ``raw``).
+        ``retries`` overrides the client's count (0: the caller restarts a non-repeatable step itself).
         """
+        retries = self.retries if retries is None else retries
         headers = dict(headers or {})
         authed_once = False
         attempt = 0
@@ -302,8 +339,9 @@ class RegistryClient:
                     target = urljoin(target, raw.getheader("Location"))
                     continue
             except _Retryable as e:
-                if attempt >= self.retries:
-                    raise RegistryConnectionError("%s (gave up after %d attempts; option retries)" % (e, attempt + 1))
+                if attempt >= retries:
+                    raise RegistryConnectionError("%s (gave up after %d attempts; option retries)" % (e, attempt + 1),
+                                                  e.retry_after)
                 self._sleep_before_retry(attempt, e.retry_after)
                 attempt += 1
                 target, hops = url, 0  # a presigned redirect may have expired: start over
@@ -438,6 +476,55 @@ class RegistryClient:
             if resp.status not in (201, 204):
                 self._fail(resp, "uploading blob %s" % digest)
             return
+
+    def upload_blob_stream(self, path, size):
+        """One pass over the file: POST an upload session, one PATCH streaming the whole file while hashing
+        it, then ``PUT ?digest=`` without a body. Returns the digest. A broken PATCH restarts the session
+        (a half-written session cannot be trusted). Raises RegistryStreamRefused when the registry does not
+        accept the PATCH (e.g. 413, 416, 400, 405): hash first and use upload_blob instead."""
+        attempt = 0
+        while True:
+            resp = self.request("POST", self.url("blobs/uploads/"))
+            if resp.status != 202:
+                self._fail(resp, "starting the upload of %s" % path)
+            location = urljoin(self.url("blobs/uploads/"), resp.header("Location"))
+            body = HashingFileBody(path, size)
+            headers = {"Content-Type": "application/octet-stream"}
+            if size:
+                headers["Content-Range"] = "0-%d" % (size - 1)
+            try:
+                resp = self.request("PATCH", location, headers, body, retries=0)
+            except RegistryConnectionError as e:
+                if attempt >= self.retries:
+                    raise RegistryConnectionError("%s (gave up after %d attempts; option retries)"
+                                                  % (str(e).split(" (gave up after")[0], attempt + 1))
+                self._sleep_before_retry(attempt, e.retry_after)
+                attempt += 1
+                continue
+            if resp.status in (401, 403):
+                self._fail(resp, "uploading %s" % path)
+            if resp.status == 404 and "BLOB_UPLOAD_UNKNOWN" in _error_codes(resp.body) and attempt < self.retries:
+                attempt += 1
+                continue
+            if resp.status != 202 or body.digest is None:
+                detail = _error_detail(resp.body or b"")
+                raise RegistryStreamRefused("%s did not accept a streamed PATCH of %d bytes (%d %s%s)"
+                                            % (self.where, size, resp.status, resp.raw.reason,
+                                               (": " + detail) if detail else ""))
+            digest = body.digest
+            location = urljoin(location, resp.header("Location") or location)
+            location += ("&" if "?" in location else "?") + "digest=" + quote(digest)
+            resp = self.request("PUT", location, {"Content-Type": "application/octet-stream"}, BytesBody(b""))
+            if resp.status == 404 and "BLOB_UPLOAD_UNKNOWN" in _error_codes(resp.body):
+                # A retried PUT whose first attempt was committed before the connection broke.
+                if self.blob_size(digest) == size:
+                    return digest
+                if attempt < self.retries:
+                    attempt += 1
+                    continue
+            if resp.status not in (201, 204):
+                self._fail(resp, "uploading blob %s" % digest)
+            return digest
 
     def download_blob(self, digest, out, expected_size=None):
         """Stream the blob into the open binary file ``out`` while hashing; resume with Range after a

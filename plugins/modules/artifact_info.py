@@ -18,7 +18,7 @@ description:
   - This is what C(oras manifest fetch REF | jq) plus reading the layer digest by eye does, without the
     classic mistake of taking the manifest digest.
 author:
-  - k0smotron.oci contributors
+  - k0smotron.oci maintainers (@k0sproject)
 extends_documentation_fragment:
   - k0smotron.oci.registry
   - k0smotron.oci.attributes

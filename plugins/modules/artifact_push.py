@@ -24,7 +24,7 @@ description:
     the result is RV(ignore:changed=false).
   - Files are streamed and hashed in 1 MiB chunks; memory use does not grow with the file size.
 author:
-  - k0smotron.oci contributors
+  - k0smotron.oci maintainers (@k0sproject)
 extends_documentation_fragment:
   - k0smotron.oci.registry
   - k0smotron.oci.attributes
@@ -83,6 +83,22 @@ options:
       - A known digest saves the hashing pass (the file is hashed while it is uploaded), and the
         registry rejects the upload if the file does not match, which fails the task.
     type: dict
+  upload_mode:
+    description:
+      - How a blob whose digest is not known in advance (no O(digests) entry, no digest cache hit) is uploaded.
+      - V(monolithic) (portable, works with every registry) hashes the file first, asks the registry whether it
+        has the blob (HEAD) and, if not, sends it in one streamed C(PUT ?digest=) (two reads of the file).
+      - V(stream) reads the file once. It sends the file in one streamed C(PATCH) while hashing it, then
+        finishes the upload with a C(PUT ?digest=) without a body. This is faster for new content (the hashing
+        overlaps the transfer). It cannot ask the registry first, so it is only used when the tag has no layer of
+        the same title and size yet (otherwise the file is hashed first as in V(monolithic), so an unchanged
+        re-push still sends nothing). Registries that cap or refuse large C(PATCH) bodies (GHCR, ECR, GAR)
+        make the module fall back to V(monolithic) for that blob, with a warning.
+      - A digest known in advance (O(digests), the digest cache) always gives one pass: a monolithic C(PUT) that
+        the registry verifies.
+    type: str
+    choices: [monolithic, stream]
+    default: monolithic
   digest_cache:
     description:
       - Remember file digests in C($XDG_CACHE_HOME/k0smotron.oci/digests.json) keyed by device, inode,
@@ -209,6 +225,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._registry import (
     BytesBody,
     FileBody,
     RegistryNotFoundError,
+    RegistryStreamRefused,
     client_from_params,
 )
 
@@ -262,6 +279,21 @@ def check_files(paths):
     return titles
 
 
+def read_previous(client, ref):
+    """What the tag holds now: ({(layer title, size)}, manifest bytes, manifest digest, created annotation)."""
+    try:
+        data, media_type, digest = client.get_manifest(ref.tag)
+    except RegistryNotFoundError:
+        return set(), None, None, None
+    created, seen = None, set()
+    if media_type == OCI_MANIFEST:
+        doc = json.loads(data.decode("utf-8"))
+        created = (doc.get("annotations") or {}).get(CREATED)
+        for layer in doc.get("layers") or []:
+            seen.add(((layer.get("annotations") or {}).get(TITLE), layer.get("size")))
+    return seen, data, digest, created
+
+
 def push(module):
     p = module.params
     ref = Reference.parse(p["reference"], require_tag=True)
@@ -281,14 +313,32 @@ def push(module):
 
     cache = DigestCache(enabled=p["digest_cache"])
     client = client_from_params(p, ref, push=not module.check_mode)
+    stream = p.get("upload_mode") == "stream" and not module.check_mode
     layers, results, uploaded = [], [], 0
     try:
+        previous = read_previous(client, ref) if stream else None
         for path in p["files"]:
             title = os.path.basename(path)
             size = os.path.getsize(path)
-            digest = known.get(title) or cache.digest(path)
             layer_annotations = dict(annotations.get(title, {}))
             layer_annotations[TITLE] = title
+            digest = known.get(title) or (cache.cached(path) if stream else None)
+            if digest is None and stream and (title, size) not in previous[0]:
+                # New content as far as the tag knows: one pass, hashing while the registry receives it.
+                try:
+                    before = os.stat(path)
+                    digest = client.upload_blob_stream(path, size)
+                    cache.remember(path, digest, before)
+                    uploaded += size
+                    layers.append(descriptor(p["layer_media_type"], digest, size, layer_annotations))
+                    results.append({"title": title, "digest": digest, "size": size,
+                                    "media_type": p["layer_media_type"], "annotations": layers[-1]["annotations"],
+                                    "uploaded": True})
+                    continue
+                except RegistryStreamRefused as e:
+                    module.warn("%s; fell back to upload_mode=monolithic for %s (set upload_mode: monolithic for "
+                                "this registry)" % (e, title))
+            digest = digest or cache.digest(path)
             layers.append(descriptor(p["layer_media_type"], digest, size, layer_annotations))
             missing = client.blob_size(digest) is None
             if title in known and (not missing or module.check_mode):
@@ -309,13 +359,7 @@ def push(module):
         if config_missing and not module.check_mode:
             client.upload_blob(EMPTY_DIGEST, BytesBody(EMPTY_DATA))
 
-        before_digest, before_created = None, None
-        try:
-            data, media_type, before_digest = client.get_manifest(ref.tag)
-            if media_type == OCI_MANIFEST:
-                before_created = (json.loads(data.decode("utf-8")).get("annotations") or {}).get(CREATED)
-        except RegistryNotFoundError:
-            data = None
+        data, before_digest, before_created = (previous or read_previous(client, ref))[1:]
         manifest_annotations = annotations.get(MANIFEST_KEY)
         config_annotations = annotations.get(CONFIG_KEY)
         body, manifest = build_manifest(layers, p["artifact_type"], manifest_annotations, config_annotations,
@@ -361,6 +405,7 @@ def main():
             layer_media_type=dict(type="str", default="application/vnd.oci.image.layer.v1.tar"),
             digests=dict(type="dict"),
             digest_cache=dict(type="bool", default=True),
+            upload_mode=dict(type="str", default="monolithic", choices=["monolithic", "stream"]),
         )
     )
     run(module, push)

@@ -20,7 +20,7 @@ description:
   - An interrupted download resumes with an HTTP range request where the registry allows it,
     else restarts. Redirects (object stores, CDNs) never receive the registry credentials.
 author:
-  - k0smotron.oci contributors
+  - k0smotron.oci maintainers (@k0sproject)
 extends_documentation_fragment:
   - k0smotron.oci.registry
   - k0smotron.oci.attributes
@@ -57,7 +57,9 @@ options:
     required: true
 seealso:
   - module: k0smotron.oci.artifact_info
-  - role: k0smotron.oci.k0s_binary
+  - name: The k0smotron.oci.k0s_binary role
+    description: Installs k0s on a node with this module or the ORAS CLI.
+    link: https://github.com/k0smotron/ansible-collection-oci/blob/main/docs/node.md
 """
 
 EXAMPLES = r"""

@@ -18,7 +18,7 @@ description:
     own binary.
   - Idempotent; an index equal to the one at the tag is not pushed again.
 author:
-  - k0smotron.oci contributors
+  - k0smotron.oci maintainers (@k0sproject)
 extends_documentation_fragment:
   - k0smotron.oci.registry
   - k0smotron.oci.attributes

@@ -121,6 +121,6 @@ def ansible_playbook(ansible_env, tmp_path_factory):
             cmd.append("-" + "v" * verbosity)
         run_env = dict(ansible_env)
         run_env.update(env or {})
-        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env)
+        return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=run_env, check=False)
 
     return run

@@ -20,7 +20,7 @@ def k0s_file(tmp_path):
 
 
 def oras_run(oras, env, *args):
-    proc = subprocess.run([oras] + list(args), capture_output=True, text=True, env=env)
+    proc = subprocess.run([oras] + list(args), capture_output=True, text=True, env=env, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -61,7 +61,7 @@ def test_oras_push_then_artifact_info_and_byte_identical_manifest(registry, run_
     ref = registry.host + "/from-oras/k0s:v1.34.1-k0s.0"
     workdir = os.path.dirname(k0s_file)
     proc = subprocess.run([oras, "push", "--plain-http", ref, "k0s", "--annotation-file", str(annotations)],
-                          capture_output=True, text=True, env=oras_env, cwd=workdir)
+                          capture_output=True, text=True, env=oras_env, cwd=workdir, check=False)
     assert proc.returncode == 0, proc.stderr
     raw = oras_run(oras, oras_env, "manifest", "fetch", "--plain-http", ref)
     oras_manifest = json.loads(raw)
@@ -93,7 +93,7 @@ def test_idempotent_check_real_check_real(registry, run_module, oras, oras_env, 
     assert first_check["changed"] is True
     assert first_check["uploaded_bytes"] == 0
     assert first_check["diff"]["before"]["manifest_digest"] is None
-    missing = subprocess.run([oras, "manifest", "fetch", "--plain-http", ref], capture_output=True, env=oras_env)
+    missing = subprocess.run([oras, "manifest", "fetch", "--plain-http", ref], capture_output=True, env=oras_env, check=False)
     assert missing.returncode != 0, "check mode must not push"
 
     real = run_module("artifact_push", args, diff=True, expect_fail=False)

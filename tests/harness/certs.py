@@ -6,7 +6,9 @@ import subprocess
 def make_ca_and_server_cert(directory, cn="k0smotron-oci test CA"):
     """Return dict(ca=..., cert=..., key=...) paths; the CA is trusted by nothing by default."""
     os.makedirs(directory, exist_ok=True)
-    p = lambda n: os.path.join(directory, n)  # noqa: E731
+
+    def p(name):
+        return os.path.join(directory, name)
 
     def run(*args):
         subprocess.run(["openssl"] + list(args), check=True, capture_output=True)

@@ -82,7 +82,7 @@ class FaultProxy:
                 auth = self.headers.get("Authorization", "")
                 ok = False
                 if auth.startswith("Basic "):
-                    user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+                    user, password = (base64.b64decode(auth[6:]).decode().split(":", 1) + [""])[:2]
                     ok = proxy.bearer_users.get(user) == password
                 if not ok:
                     self._send_simple(401, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
