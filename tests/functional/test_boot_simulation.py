@@ -25,7 +25,6 @@ NS_OK, NS_REASON = bootsim.unshare_available()
 needs_ns = pytest.mark.skipif(not NS_OK, reason=NS_REASON or "")
 PROVISIONERS = ("cloud-init", "ignition")
 ROLE_DIR = os.path.join(tools.ROOT, "roles", "control_plane")
-SCRIPT_PATH = "/usr/local/lib/k0smotron-oci/install-oras.sh"
 
 
 # --------------------------------------------------------------------------- pure models (no namespace)
@@ -111,74 +110,103 @@ def k0s_artifact(auth_registry, run_module, tmp_path_factory):
             "manifest_digest": res["manifest_digest"], "host": auth_registry.host}
 
 
-INSTALL_ORAS = r"""#!/bin/sh
-# Test stand-in for the control_plane role's script: install ORAS (checksum-verified).
+# What the k0smotron docs page does, adapted to the mirror and otherwise made Ignition-safe (a script in
+# files, one plain pre-command): the real binary straight into /usr/local/bin, nothing about HOME.
+PLAIN_SCRIPT_PATH = "/usr/local/lib/plain-oras/install-oras.sh"
+PLAIN_INSTALL = r"""#!/bin/sh
 set -eu
 base=@BASE@
 ver=@VER@
-case "$(uname -m)" in
-  x86_64) arch=amd64 ;;
-  aarch64|arm64) arch=arm64 ;;
-  armv7l) arch=armv7 ;;
-  *) echo "install-oras: unsupported machine $(uname -m)" >&2; exit 1 ;;
-esac
-tgz=oras_${ver}_linux_${arch}.tar.gz
+tgz=oras_${ver}_linux_amd64.tar.gz
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-curl -fsSL --retry 2 -o "$tmp/$tgz" "$base/v$ver/$tgz"
-curl -fsSL --retry 2 -o "$tmp/checksums.txt" "$base/v$ver/oras_${ver}_checksums.txt"
-(cd "$tmp" && grep " $tgz\$" checksums.txt | sha256sum -c -) || { echo "install-oras: checksum mismatch for $tgz" >&2; exit 1; }
-@INSTALL@
+cd "$tmp"
+curl -fsSLO "$base/v$ver/$tgz"
+curl -fsSLO "$base/v$ver/oras_${ver}_checksums.txt"
+grep " $tgz$" oras_${ver}_checksums.txt | sha256sum -c -
+mkdir -p oras-install
+tar -zxf "$tgz" -C oras-install
+mv oras-install/oras /usr/local/bin/
 """
-
-INSTALL_WRAPPED = r"""mkdir -p /usr/local/lib/k0smotron-oci/oras
-tar -xzf "$tmp/$tgz" -C /usr/local/lib/k0smotron-oci/oras oras
-cat > /usr/local/bin/oras <<'WRAP'
-#!/bin/sh
-: "${HOME:=/root}"
-export HOME
-exec /usr/local/lib/k0smotron-oci/oras/oras "$@"
-WRAP
-chmod 0755 /usr/local/bin/oras"""
-
-# What the k0smotron docs page does (adapted to the mirror, and made Ignition-safe otherwise):
-# the real binary straight into /usr/local/bin, nothing about HOME.
-INSTALL_PLAIN = r"""tar -xzf "$tmp/$tgz" -C /usr/local/bin oras
-chmod 0755 /usr/local/bin/oras"""
-
-
-def handwritten_objects(api_version, download_url, registry_host, oras_url, oras_version,
-                        user=AUTH_USER, password=AUTH_PASSWORD, plain=False):
-    """[Secret, K0sControlPlane, K0sWorkerConfigTemplate] in the shape the control_plane role renders."""
-    script = (INSTALL_ORAS.replace("@BASE@", oras_url).replace("@VER@", oras_version)
-              .replace("@INSTALL@", INSTALL_PLAIN if plain else INSTALL_WRAPPED))
-    auth = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-    config = json.dumps({"auths": {registry_host: {"auth": auth}}})
-    secret = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-              "metadata": {"name": "aws-test-oci-registry", "namespace": "default"},
-              "data": {".dockerconfigjson": base64.b64encode(config.encode()).decode()}}
-    pre = "preStartCommands" if api_version == "v1beta1" else "preK0sCommands"
-    spec = {"downloadURL": download_url,
-            "files": [{"path": SCRIPT_PATH, "permissions": "0700", "content": script},
-                      {"path": "/root/.docker/config.json", "permissions": "0600",
-                       "contentFrom": {"secretRef": {"name": "aws-test-oci-registry", "key": ".dockerconfigjson"}}}],
-            pre: ["sh " + SCRIPT_PATH]}
-    kcp = {"apiVersion": "controlplane.cluster.x-k8s.io/" + api_version, "kind": "K0sControlPlane",
-           "metadata": {"name": "aws-test", "namespace": "default"},
-           "spec": {"replicas": 3, "version": "v1.34.1+k0s.0", "k0sConfigSpec": dict(spec, args=["--enable-worker"])}}
-    wct = {"apiVersion": "bootstrap.cluster.x-k8s.io/" + api_version, "kind": "K0sWorkerConfigTemplate",
-           "metadata": {"name": "aws-test-workers", "namespace": "default"},
-           "spec": {"template": {"spec": dict(copy.deepcopy(spec), version="v1.34.1+k0s.0")}}}
-    return [secret, kcp, wct]
 
 
 @pytest.fixture(scope="module")
-def render(k0s_artifact, oras_mirror):
-    """render(api_version, **kw) -> rendered objects (Secret, K0sControlPlane, K0sWorkerConfigTemplate)."""
-    def _render(api_version, oras_url=None, plain=False, password=AUTH_PASSWORD, download_url=None):
-        return handwritten_objects(api_version, download_url or k0s_artifact["download_url"], k0s_artifact["host"],
-                                   oras_url or oras_mirror.url, oras_mirror.version, password=password, plain=plain)
+def tampered_mirror(tmp_path_factory, oras, oras_mirror):
+    root = str(tmp_path_factory.mktemp("oras-mirror-tampered"))
+    mirror_mod.build_oras_mirror(root, oras, oras_mirror.version, arches=("amd64", "arm64", "armv7"), tamper="amd64")
+    m = mirror_mod.Mirror(root).start()
+    yield m
+    m.stop()
+
+
+def _variants(k0s_artifact, oras_mirror, tampered_mirror, dead_url):
+    """Every rendering the tests boot, by name: (api_version, provisioner, overrides)."""
+    pinned = {"control_plane_artifact_reference": "", "control_plane_download_url": k0s_artifact["download_url"]}
+    v = oras_mirror.version
+    plain = PLAIN_INSTALL.replace("@BASE@", oras_mirror.url).replace("@VER@", v)
+    variants = dict((("%s-%s" % (api, prov)), (api, prov, {})) for api in ("v1beta1", "v1beta2") for prov in PROVISIONERS)
+    variants.update({
+        # the ORAS tarball on the mirror was swapped after the checksums were published
+        "tampered": ("v1beta2", "cloud-init", dict(pinned, control_plane_oras_base_url=tampered_mirror.url)),
+        # the mirror is down at boot time (the checksums were read from the real one when rendering)
+        "mirror-down": ("v1beta1", "cloud-init", dict(
+            pinned, control_plane_oras_base_url=dead_url, control_plane_oras_download_retries=1,
+            control_plane_oras_checksums_url="%s/v%s/oras_%s_checksums.txt" % (oras_mirror.url, v, v))),
+        # issue 9: a plain ORAS install (no HOME wrapper), as a script so that only HOME differs
+        "plain-oras": ("v1beta2", "ignition", dict(
+            control_plane_oras_install=False, control_plane_pre_commands=["sh " + PLAIN_SCRIPT_PATH],
+            control_plane_extra_files=[{"path": PLAIN_SCRIPT_PATH, "permissions": "0755", "content": plain}])),
+    })
+    return variants
+
+
+@pytest.fixture(scope="module")
+def dead_url():
+    return "http://127.0.0.1:%d" % free_port()
+
+
+@pytest.fixture(scope="module")
+def render(k0s_artifact, oras_mirror, tampered_mirror, dead_url, auth_registry, ansible_playbook, tmp_path_factory):
+    """render(name) -> the objects k0smotron.oci.control_plane wrote (state=rendered) for that variant.
+
+    All variants render in one ansible-playbook run (one inventory host each, so facts don't mix).
+    Default inputs: the blob digest resolved from the pushed tag (artifact_info over TLS + htpasswd),
+    credentials rendered into a Secret, ORAS installed from the loopback mirror, a worker template.
+    """
+    base = tmp_path_factory.mktemp("rendered")
+    variants = _variants(k0s_artifact, oras_mirror, tampered_mirror, dead_url)
+    hosts = {}
+    for name, (api, prov, overrides) in variants.items():
+        hv = {
+            "ansible_connection": "local",
+            "control_plane_state": "rendered", "control_plane_output_dir": str(base / name),
+            "control_plane_api_version": api, "control_plane_provisioner": prov,
+            "control_plane_artifact_reference": "%s/boot/k0s:v1.34.1-k0s.0" % k0s_artifact["host"],
+            "control_plane_registry_username": AUTH_USER, "control_plane_registry_password": AUTH_PASSWORD,
+            "control_plane_registry_ca_path": auth_registry.ca["ca"],
+            "control_plane_oras_base_url": oras_mirror.url, "control_plane_oras_version": oras_mirror.version,
+            "control_plane_workers_enabled": True,
+        }
+        hv.update(overrides)
+        hosts["render_" + name.replace("-", "_")] = hv
+    inventory = base / "inventory.yml"
+    inventory.write_text(yaml.safe_dump({"all": {"hosts": hosts}}))
+    play = ("- name: Render every variant\n  hosts: all\n  gather_facts: false\n"
+            "  roles:\n    - role: k0smotron.oci.control_plane\n")
+    p = ansible_playbook(play, inventory=str(inventory), env={"ANSIBLE_FORKS": "8"})
+    assert p.returncode == 0, p.stdout[-6000:]
+
+    def _render(name):
+        return Rendered(str(base / name))
     return _render
+
+
+class Rendered(list):
+    """The objects of a rendered directory (fresh copies each time), with ``dir``."""
+
+    def __init__(self, directory):
+        super(Rendered, self).__init__(bootsim.load_rendered_dir(directory))
+        self.dir = directory
 
 
 @pytest.fixture(scope="module")
@@ -219,69 +247,80 @@ def assert_failed_without_k0s(res, *needles):
 @needs_ns
 @pytest.mark.parametrize("provisioner", PROVISIONERS)
 @pytest.mark.parametrize("api_version", ["v1beta1", "v1beta2"])
-@pytest.mark.parametrize("kind", ["K0sControlPlane", "K0sWorkerConfigTemplate"])
-def test_rendered_objects_boot(render, boot, k0s_artifact, api_version, kind, provisioner):
-    objs = render(api_version)
-    res = boot(objs, provisioner, kind=kind)
-    assert res.ok, res.report()
-    assert res.verdict() == bootsim.VERDICT_OK
-    assert res.k0s_sha256 == k0s_artifact["sha256"] == _spec(_find(objs, kind))["downloadURL"].rsplit(":", 1)[1]
-    assert res.k0s_runs and "v1.34.1+k0s.0" in res.k0s_version_output
-    modes = dict((f["path"], f["final_mode"]) for f in res.files_written)
-    assert modes["/root/.docker/config.json"] == "0600"
-    if provisioner == "ignition":
-        # k0smotron's three download lines are ExecStart lines of their own
-        assert [s["name"].split(" ", 1)[1] for s in res.steps[-3:]][0] == "export HOME=/root"
+def test_rendered_objects_boot(render, boot, k0s_artifact, api_version, provisioner):
+    """The role's output, for its provisioner, boots: control plane and worker template."""
+    objs = render("%s-%s" % (api_version, provisioner))
+    for kind in ("K0sControlPlane", "K0sWorkerConfigTemplate"):
+        obj = _find(objs, kind)
+        assert obj["apiVersion"].endswith("/" + api_version)
+        assert bootsim.provisioner_of(obj) == provisioner
+        res = boot(objs, None, kind=kind)  # None: the provisioner the object asks for
+        assert res.provisioner == provisioner
+        assert res.ok, res.report()
+        assert res.verdict() == bootsim.VERDICT_OK
+        assert res.k0s_sha256 == k0s_artifact["sha256"] == _spec(obj)["downloadURL"].rsplit(":", 1)[1]
+        assert res.k0s_runs and "v1.34.1+k0s.0" in res.k0s_version_output
+        modes = dict((f["path"], f["final_mode"]) for f in res.files_written)
+        assert modes["/root/.docker/config.json"] == "0600"
+        if provisioner == "ignition":
+            # k0smotron's three download lines are ExecStart lines of their own
+            assert [s["name"].split(" ", 2)[1] for s in res.steps[-3:]] == ["export", "oras", "chmod"]
 
+
+# The negative cases render once and boot the same bootstrap data under both provisioner models: the
+# role emits the same files and commands for both (only the provisioner field differs).
 
 @needs_ns
 @pytest.mark.parametrize("provisioner", PROVISIONERS)
-def test_wrong_password(render, boot, provisioner):
-    res = boot(render("v1beta2", password="not-the-password"), provisioner)
+def test_wrong_password(render, boot, k0s_artifact, provisioner):
+    """The rendered Secret edited to hold a wrong password (what a rotated password looks like)."""
+    objs = render("v1beta2-cloud-init")
+    secret = _find(objs, "Secret")
+    config = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+    wrong = base64.b64encode(("%s:not-the-password" % AUTH_USER).encode()).decode()
+    config["auths"][k0s_artifact["host"]]["auth"] = wrong
+    secret["data"][".dockerconfigjson"] = base64.b64encode(json.dumps(config).encode()).decode()
+    res = boot(objs, provisioner)
     assert_failed_without_k0s(res, "unauthorized: authentication required")
 
 
 @needs_ns
 @pytest.mark.parametrize("provisioner", PROVISIONERS)
 def test_manifest_digest_instead_of_blob_digest(render, boot, k0s_artifact, provisioner):
-    url = "oci://%s/boot/k0s@%s" % (k0s_artifact["host"], k0s_artifact["manifest_digest"])
-    res = boot(render("v1beta1", download_url=url), provisioner)
+    """downloadURL edited to the manifest digest (what `oras push` prints), not the k0s blob digest."""
+    objs = render("v1beta1-cloud-init")
+    _spec(_find(objs, "K0sControlPlane"))["downloadURL"] = "oci://%s/boot/k0s@%s" % (
+        k0s_artifact["host"], k0s_artifact["manifest_digest"])
+    res = boot(objs, provisioner)
     assert_failed_without_k0s(res, "not found")
-
-
-@pytest.fixture(scope="module")
-def tampered_mirror(tmp_path_factory, oras, oras_mirror):
-    root = str(tmp_path_factory.mktemp("oras-mirror-tampered"))
-    mirror_mod.build_oras_mirror(root, oras, oras_mirror.version, arches=("amd64", "arm64"), tamper="amd64")
-    m = mirror_mod.Mirror(root).start()
-    yield m
-    m.stop()
 
 
 @needs_ns
 @pytest.mark.parametrize("provisioner", PROVISIONERS)
-def test_tampered_oras_tarball(render, boot, tampered_mirror, provisioner):
-    res = boot(render("v1beta2", oras_url=tampered_mirror.url), provisioner)
-    assert_failed_without_k0s(res, "checksum")
+def test_tampered_oras_tarball(render, boot, provisioner):
+    res = boot(render("tampered"), provisioner)
+    assert_failed_without_k0s(res, "mismatch for oras_")
     assert "pwned" not in json.dumps([s.get("stdout") for s in res.steps])
 
 
 @needs_ns
 @pytest.mark.parametrize("provisioner", PROVISIONERS)
 def test_mirror_down(render, boot, provisioner):
-    res = boot(render("v1beta1", oras_url="http://127.0.0.1:%d" % free_port()), provisioner)
-    assert_failed_without_k0s(res, "127.0.0.1", "connect")
+    res = boot(render("mirror-down"), provisioner)
+    assert_failed_without_k0s(res, "cannot download http://127.0.0.1:", "nothing installed")
 
 
 @needs_ns
 @pytest.mark.parametrize("provisioner", PROVISIONERS)
 def test_missing_permissions(render, boot, provisioner):
-    objs = render("v1beta2")
-    del _spec(_find(objs, "K0sControlPlane"))["files"][1]["permissions"]
+    objs = render("v1beta2-cloud-init")
+    files = _spec(_find(objs, "K0sControlPlane"))["files"]
+    idx = [f["path"] for f in files].index("/root/.docker/config.json")
+    del files[idx]["permissions"]
     res = boot(objs, provisioner)
-    assert_failed_without_k0s(res, "files[1] (/root/.docker/config.json)", "permissions")
+    assert_failed_without_k0s(res, "files[%d] (/root/.docker/config.json)" % idx, "permissions")
     if provisioner == "ignition":
-        assert "strconv.ParseInt" in res.error and not any(s["ran"] for s in res.steps[1:])
+        assert "strconv.ParseInt" in res.error and len(res.steps) == 1
     else:
         # cloud-init itself would boot (and leave the credentials world-readable): shown without strict
         loose = boot(objs, provisioner, strict=False)
@@ -292,8 +331,8 @@ def test_missing_permissions(render, boot, provisioner):
 @needs_ns
 @pytest.mark.parametrize("provisioner", PROVISIONERS)
 def test_registry_ca_not_trusted_by_the_node(render, provisioner):
-    res = bootsim.simulate_boot(render("v1beta2"), provisioner=provisioner, kind="K0sControlPlane")
-    assert_failed_without_k0s(res, "x509")
+    res = bootsim.simulate_boot(render("v1beta2-cloud-init"), provisioner=provisioner, kind="K0sControlPlane")
+    assert_failed_without_k0s(res, "x509: certificate signed by unknown authority")
 
 
 @needs_ns
@@ -301,7 +340,8 @@ def test_registry_ca_not_trusted_by_the_node(render, provisioner):
 def test_plain_oras_install_needs_home_under_ignition(render, boot, k0s_artifact, provisioner, works):
     """Issue 9 regression: without the HOME wrapper, k0smotron's separate `export HOME=/root` line does not
     reach `oras blob fetch` under Ignition and ORAS refuses to start."""
-    res = boot(render("v1beta2", plain=True), provisioner)
+    objs = render("plain-oras")
+    res = boot(objs, provisioner)  # same bootstrap data under both models
     if works:
         assert res.ok, res.report()
         assert res.k0s_sha256 == k0s_artifact["sha256"]
@@ -310,14 +350,12 @@ def test_plain_oras_install_needs_home_under_ignition(render, boot, k0s_artifact
         assert res.failed_step["name"].startswith("ExecStart[3] oras blob fetch")
 
 
-def test_cli_on_a_rendered_directory(render, auth_registry, tmp_path):
-    out = tmp_path / "rendered"
-    out.mkdir()
-    objs = render("v1beta2")
-    (out / "objects.yml").write_text(yaml.safe_dump_all(objs))
+def test_cli_on_a_rendered_directory(render, auth_registry):
+    """What the demo calls: python -m tests.harness.bootsim --rendered DIR."""
     import subprocess
     import sys
-    p = subprocess.run([sys.executable, "-m", "tests.harness.bootsim", "--rendered", str(out), "--quiet",
+    objs = render("v1beta2-ignition")
+    p = subprocess.run([sys.executable, "-m", "tests.harness.bootsim", "--rendered", objs.dir, "--quiet",
                         "--ca", auth_registry.ca["ca"], "--provisioner", "both"],
                        cwd=tools.ROOT, capture_output=True, text=True)
     if not NS_OK:

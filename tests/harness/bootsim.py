@@ -124,6 +124,8 @@ class BootResult(object):
         lines = ["%s %s/%s (%s): %s" % (self.kind, self.api_version, self.name, self.provisioner, self.verdict())]
         for s in self.steps:
             status = "not run" if not s["ran"] else ("ok" if s.get("exit_code") in (0, None) else "exit %s" % s["exit_code"])
+            if s.get("seconds") is not None:
+                status += " (%.1f s)" % s["seconds"]
             lines.append("  - %-40s %s" % (s["name"][:40], status))
         for f in self.findings:
             lines.append("  ! %s: %s" % (f["level"], f["message"]))
@@ -620,7 +622,8 @@ def ignition_permissions(files):
 # --------------------------------------------------------------------------- the in-namespace driver
 
 DRIVER = r'''
-import json, os, subprocess, sys, hashlib
+import json, os, subprocess, sys, hashlib, time
+T0 = time.time()
 work = sys.argv[1]
 plan = json.load(open(os.path.join(work, "plan.json")))
 res = {"steps": [], "files": [], "k0s_sha256": None, "k0s_runs": False, "k0s_version_output": "", "error": None}
@@ -660,6 +663,7 @@ for d in ("usr/local/bin", "usr/local/lib"):
     os.makedirs(p, exist_ok=True)
     sh("mount", "-t", "tmpfs", "-o", "mode=0755", "bootsim-" + d.replace("/", "-"), p)
 env = plan["env"]
+res["setup_seconds"] = round(time.time() - T0, 2)
 def chrooted(argv, stdin=None, timeout=None, cwd="/"):
     def pre():
         os.chroot(root)
@@ -688,6 +692,7 @@ for step in plan["steps"]:
     if stop:
         continue
     rec["ran"] = True
+    t_step = time.time()
     if step["type"] == "files":
         for f in step["files"]:
             rc, o, e = write(f["path"], f["src"], f["mode"])
@@ -698,6 +703,7 @@ for step in plan["steps"]:
                 break
         else:
             rec["exit_code"] = 0
+        rec["seconds"] = round(time.time() - t_step, 2)
         continue
     if step["type"] == "install-script":
         rc, o, e = write(step["path"], step["src"], 0o700)
@@ -707,7 +713,7 @@ for step in plan["steps"]:
         rc, o, e = chrooted([step["path"]])
     else:
         rc, o, e = chrooted(step["argv"])
-    rec.update(exit_code=rc, stdout=o, stderr=e)
+    rec.update(exit_code=rc, stdout=o, stderr=e, seconds=round(time.time() - t_step, 2))
     if rc != 0 and step.get("stop_on_failure", True):
         stop = True
 k0s = os.path.join(root, plan["k0s_path"].lstrip("/"))
@@ -919,6 +925,7 @@ def simulate_boot(objects, secret_objects=(), provisioner=None, ca_files=(), kin
         res.k0s_runs = out["k0s_runs"]
         res.k0s_version_output = out["k0s_version_output"]
         res.k0s_mode = out.get("k0s_mode")
+        res.setup_seconds = out.get("setup_seconds")
         if out.get("error"):
             res.error = out["error"]
         failing = [s for s in res.steps if s["ran"] and s["exit_code"] not in (0, None)]
