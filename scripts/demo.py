@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""The k0smotron.oci demo: the whole "OCI Registry Integration for k0smotron" flow, on this machine.
+
+Run it through ``bash scripts/demo.sh`` (which installs the tools first). Steps:
+
+1. start a registry on 127.0.0.1 (CNCF distribution, TLS with a throw-away CA + htpasswd: k0smotron's
+   nodes run ``oras blob fetch`` without --plain-http, so the realistic registry speaks trusted TLS);
+2. serve a loopback mirror laid out like the upstream release pages: k0s (a real release file given as
+   K0S_BINARY=/path/to/k0s-v1.34.1+k0s.0-amd64, otherwise a small stand-in) and the real ORAS CLI;
+3. ``ansible-playbook k0smotron.oci.site``: publish (download from the mirror, verify sha256sums.txt,
+   push) -> resolve the blob digest in the registry -> render the control plane manifests;
+   the registry credentials come from K0SMOTRON_OCI_USERNAME / K0SMOTRON_OCI_PASSWORD, as in AWX;
+4. ``ansible-playbook k0smotron.oci.node`` into a scratch prefix (ORAS + k0s fetched by digest);
+5. validate the manifests against the upstream CRD schemas, simulate the node bootstrap, and check
+   with ``oras blob fetch`` that the URL's blob is byte-identical to the published file.
+
+Everything listens on 127.0.0.1 and is stopped at the end (also on Ctrl-C / SIGTERM); the registry
+password is random per run and never printed.
+"""
+import argparse
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.harness import mirror as mirror_mod  # noqa: E402
+from tests.harness import tools  # noqa: E402
+from tests.harness.registry import Registry  # noqa: E402
+
+DEFAULT_VERSION = "v1.34.1+k0s.0"
+USER = "demo"
+REPOSITORY = "k0smotron/k0s"
+K0S_NAME = re.compile(r"^k0s-(v[0-9][^/]*\+k0s\.[0-9]+)-(amd64|arm64|arm)$")
+
+
+def _cpu_seconds():
+    import resource
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class DemoError(Exception):
+    pass
+
+
+class Demo(object):
+    def __init__(self, args):
+        self.args = args
+        self.out = os.path.abspath(args.output)
+        self.work = os.path.join(self.out, "work")
+        self.manifests = os.path.join(self.out, "manifests")
+        self.node = os.path.join(self.out, "node")
+        self.logs = os.path.join(self.out, "logs")
+        # Random per run (tests may fix it with DEMO_REGISTRY_PASSWORD to check it never shows up).
+        self.password = os.environ.get("DEMO_REGISTRY_PASSWORD") or secrets.token_urlsafe(18)
+        self.registry = None
+        self.mirror = None
+        self.child = None
+        self.timings = []
+        self.summary = []
+        self.started = time.time()
+
+    # ------------------------------------------------------------------ output helpers
+    def say(self, text=""):
+        print(text.replace(self.password, "********"), flush=True)
+
+    def step(self, title, func, *a, **kw):
+        self.say("==> %s" % title)
+        start = time.time()
+        result = func(*a, **kw)
+        seconds = time.time() - start
+        self.timings.append((title, seconds))
+        self.say("    done in %.1f s" % seconds)
+        return result
+
+    def write_private(self, path, data):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(data)
+
+    def record_pid(self, pid):
+        # scripts/demo.sh kills these in its trap if this driver dies without cleaning up.
+        with open(os.path.join(self.out, "demo.pids"), "a") as f:
+            f.write("%d\n" % pid)
+
+    # ------------------------------------------------------------------ environment
+    def prepare(self):
+        if os.path.exists(self.out):
+            for name in ("work", "manifests", "node", "logs", "demo.pids", "summary.txt"):
+                path = os.path.join(self.out, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                elif os.path.lexists(path):
+                    os.unlink(path)
+        for d in (self.work, self.manifests, self.node, self.logs, os.path.join(self.work, "home")):
+            os.makedirs(d, exist_ok=True)
+        os.chmod(self.work, 0o700)
+        self.oras = tools.oras_path()
+        self.oras_version = tools.oras_version(self.oras)
+        self.oras_arch = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "armv7"}.get(os.uname().machine, "amd64")
+        self.collections = tools.collections_path(os.path.join(self.work, "collections"))
+        self.env = dict(os.environ)
+        # Profiling / debugging hooks may be passed through, e.g. DEMO_KEEP_ENV=ANSIBLE_CALLBACKS_ENABLED,...
+        self.keep_env = set(filter(None, os.environ.get("DEMO_KEEP_ENV", "").split(",")))
+        for key in [k for k in self.env if k.startswith(("K0SMOTRON_OCI_", "ANSIBLE_")) and k not in self.keep_env]:
+            del self.env[key]
+        self.env.update({
+            "ANSIBLE_COLLECTIONS_PATH": self.collections,
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_PIPELINING": "1",
+            "ANSIBLE_LOCALHOST_WARNING": "false",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "false",
+            "ANSIBLE_LOCAL_TEMP": os.path.join(self.work, "ansible-local"),
+            "ANSIBLE_REMOTE_TMP": os.path.join(self.work, "ansible-remote"),
+            "XDG_CACHE_HOME": os.path.join(self.work, "cache"),
+            "PATH": os.path.dirname(sys.executable) + os.pathsep + self.env.get("PATH", ""),
+        })
+
+    def k0s_source(self):
+        """-> (path, version, arch, is_real)."""
+        given = os.environ.get("K0S_BINARY", "")
+        if given:
+            path = os.path.abspath(os.path.expanduser(given))
+            if not os.path.isfile(path):
+                raise DemoError("K0S_BINARY=%s is not a file" % given)
+            m = K0S_NAME.match(os.path.basename(path))
+            version = os.environ.get("K0S_VERSION") or (m.group(1) if m else DEFAULT_VERSION)
+            arch = os.environ.get("K0S_ARCH") or (m.group(2) if m else "amd64")
+            return path, version, arch, True
+        version = os.environ.get("K0S_VERSION") or DEFAULT_VERSION
+        path = mirror_mod.stand_in_k0s(os.path.join(self.work, "k0s-stand-in"), version)
+        return path, version, "amd64", False
+
+    def start_services(self):
+        self.registry = Registry(os.path.join(self.work, "registry"), tls=True, users={USER: self.password})
+        self.registry.start()
+        self.record_pid(self.registry.proc.pid)
+        self.ca = self.registry.ca["ca"]
+        self.say("    registry: %s (TLS, private CA %s, htpasswd user %r)"
+                 % (self.registry.url, os.path.relpath(self.ca), USER))
+        self.k0s_path, self.version, self.arch, self.real = self.k0s_source()
+        root = os.path.join(self.work, "mirror")
+        mirror_mod.build_k0s_mirror(os.path.join(root, "k0s"), self.version, {self.arch: self.k0s_path})
+        # Only this machine's architecture: the demo's node is this machine (saves compressing ~11 MiB per arch).
+        mirror_mod.build_oras_mirror(os.path.join(root, "oras"), self.oras, self.oras_version, arches=(self.oras_arch,))
+        self.mirror = mirror_mod.Mirror(root).start()
+        self.k0s_base_url = self.mirror.url + "/k0s"
+        self.oras_base_url = self.mirror.url + "/oras"
+        self.published_sha256 = mirror_mod.sha256_file(self.k0s_path)
+        self.say("    mirror:   %s (upstream layout: k0s %s/k0s-%s-%s + sha256sums.txt, ORAS %s from .tools)"
+                 % (self.mirror.url, self.version, self.version, self.arch, self.oras_version))
+        if self.real:
+            self.say("    k0s:      %s (sha256 %s), as given with K0S_BINARY" % (self.k0s_path, self.published_sha256))
+        else:
+            self.say("    k0s:      STAND-IN, NOT A REAL k0s BINARY (a %d-byte shell script printing %s;"
+                     % (os.path.getsize(self.k0s_path), self.version))
+            self.say("              point K0S_BINARY=/path/to/k0s-%s-amd64 at a real release file to publish that)"
+                     % self.version)
+
+    # ------------------------------------------------------------------ ansible
+    def playbook(self, name, extra_vars, log_name, env=None, inventory="localhost,"):
+        vars_path = os.path.join(self.work, "%s-vars.json" % log_name)
+        self.write_private(vars_path, json.dumps(extra_vars, indent=1))
+        log_path = os.path.join(self.logs, "%s.log" % log_name)
+        cmd = [tools.venv_bin("ansible-playbook"), "-i", inventory, "-c", "local", name, "-e", "@" + vars_path]
+        self.say("    $ ansible-playbook %s -e @%s" % (name, os.path.relpath(vars_path)))
+        run_env = dict(self.env)
+        run_env.update(env or {})
+        try:
+            with open(log_path, "w") as log:
+                self.child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                              env=run_env, cwd=self.out)
+                rc = self.child.wait()
+        finally:
+            self.child = None
+            os.unlink(vars_path)  # it may hold the registry password
+        text = open(log_path).read().replace(self.password, "********")
+        with open(log_path, "w") as f:
+            f.write(text)
+        recap = [ln.strip() for ln in text.splitlines() if re.match(r"^\S+\s+:\s+ok=", ln)]
+        for ln in recap:
+            self.say("    recap: %s" % re.sub(r"\s+", " ", ln))
+        if rc != 0:
+            tail = "\n".join(text.splitlines()[-40:])
+            raise DemoError("ansible-playbook %s failed (rc=%d); log %s:\n%s" % (name, rc, log_path, tail))
+        return text
+
+    def site(self):
+        extra = {
+            "k0s_publish_version": self.version,
+            "k0s_publish_architectures": [self.arch],
+            "k0s_publish_base_url": self.k0s_base_url,
+            "k0s_publish_repository": "%s/%s" % (self.registry.host, REPOSITORY),
+            "k0s_publish_registry_ca_path": self.ca,
+            "k0s_publish_cache_dir": os.path.join(self.work, "k0s-cache"),
+            "control_plane_state": "rendered",
+            "control_plane_output_dir": self.manifests,
+            "control_plane_oras_base_url": self.oras_base_url,
+            "control_plane_oras_version": self.oras_version,
+            "control_plane_aws_ssh_key_name": "demo",
+        }
+        # Credentials only in the environment, the way the AWX credential type injects them.
+        env = {"K0SMOTRON_OCI_USERNAME": USER, "K0SMOTRON_OCI_PASSWORD": self.password}
+        text = self.playbook("k0smotron.oci.site", extra, "site", env=env)
+        urls = sorted(set(re.findall(r"oci://127\.0\.0\.1:%d/%s@sha256:[0-9a-f]{64}" % (self.registry.port, REPOSITORY),
+                                     text)))
+        if len(urls) != 1:
+            raise DemoError("expected one download URL in the site run, found %r" % urls)
+        self.url = urls[0]
+        if not self.url.endswith(self.published_sha256):
+            raise DemoError("%s does not name the published file's sha256 %s" % (self.url, self.published_sha256))
+        self.files = sorted(os.listdir(self.manifests))
+        if not self.files:
+            raise DemoError("nothing was rendered to %s" % self.manifests)
+
+    def node_run(self):
+        prefix = self.node
+        extra = {
+            "oras_base_url": self.oras_base_url,
+            "oras_version": self.oras_version,
+            "oras_install_dir": os.path.join(prefix, "usr/local/lib/k0smotron-oci"),
+            "oras_bin_dir": os.path.join(prefix, "usr/local/bin"),
+            "oras_wrapper_home": os.path.join(prefix, "root"),
+            "k0s_binary_download_url": self.url,
+            "k0s_binary_install_path": os.path.join(prefix, "usr/local/bin/k0s"),
+            "k0s_binary_docker_config_path": os.path.join(prefix, "root/.docker/config.json"),
+            "k0s_binary_registry_ca_path": self.ca,
+            "k0s_binary_registry_username": USER,
+            "k0s_binary_registry_password": self.password,
+        }
+        self.playbook("k0smotron.oci.node", extra, "node")
+        k0s = os.path.join(prefix, "usr/local/bin/k0s")
+        got = mirror_mod.sha256_file(k0s)
+        if got != self.published_sha256:
+            raise DemoError("%s has sha256 %s, expected %s" % (k0s, got, self.published_sha256))
+        self.say("    node prefix %s: usr/local/bin/oras (wrapper), usr/local/bin/k0s sha256 %s (matches)"
+                 % (os.path.relpath(prefix), got))
+
+    # ------------------------------------------------------------------ checks
+    def validate(self):
+        from tests.harness import schemas
+        if not schemas.available():
+            self.schema_result = "skipped: " + schemas.skip_reason()
+            self.say("    schema validation %s" % self.schema_result)
+            return
+        errors = []
+        for name in self.files:
+            errors += schemas.validate_file(os.path.join(self.manifests, name))
+        if errors:
+            raise DemoError("schema validation failed:\n  " + "\n  ".join(errors))
+        self.schema_result = "%d files valid against %s (strict)" % (len(self.files), schemas.UPSTREAM)
+        self.say("    " + self.schema_result)
+
+    def boot(self):
+        from tests.harness import bootsim
+        ok, reason = bootsim.unshare_available()
+        if not ok:
+            self.boot_result = "node bootstrap simulation skipped: %s" % reason
+            self.say("    " + self.boot_result)
+            return
+        results = bootsim.simulate_rendered_dir(self.manifests, ca_files=[self.ca], timeout=60)
+        if not results:
+            raise DemoError("no bootstrap object (K0sControlPlane) in %s" % self.manifests)
+        lines = []
+        for r in results:
+            lines.append("%s/%s (%s): %s" % (r.kind, r.name, r.provisioner, r.verdict()))
+            self.say("    " + lines[-1])
+            if not r.ok:
+                raise DemoError("boot simulation failed:\n%s" % r.report())
+        self.boot_result = "; ".join(lines)
+
+    def fetch_back(self):
+        ref = self.url[len("oci://"):]
+        dest = os.path.join(self.work, "fetched-k0s")
+        env = dict(self.env, HOME=os.path.join(self.work, "home"),
+                   DOCKER_CONFIG=os.path.join(self.work, "home", ".docker"))
+        p = subprocess.run([self.oras, "blob", "fetch", "--ca-file", self.ca, "--username", USER, "--password-stdin",
+                            "--output", dest, ref], input=self.password, capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            raise DemoError("oras blob fetch failed: %s" % (p.stderr or p.stdout).replace(self.password, "********"))
+        with open(dest, "rb") as a, open(self.k0s_path, "rb") as b:
+            same = a.read() == b.read()
+        os.unlink(dest)
+        if not same:
+            raise DemoError("oras blob fetch %s returned different bytes than the published file" % ref)
+        self.say("    $ oras blob fetch --ca-file %s --output k0s %s" % (os.path.relpath(self.ca), ref))
+        self.say("    byte-identical to the published file (%s)" % ("real k0s" if self.real else "stand-in"))
+
+    # ------------------------------------------------------------------ main
+    def run(self):
+        self.prepare()
+        self.say("k0smotron.oci demo (output in %s)" % os.path.relpath(self.out))
+        self.step("start a TLS + htpasswd registry and a release mirror on 127.0.0.1", self.start_services)
+        self.step("ansible-playbook k0smotron.oci.site (publish -> resolve -> render)", self.site)
+        self.step("ansible-playbook k0smotron.oci.node (ORAS + k0s into a scratch prefix)", self.node_run)
+        self.step("validate the rendered manifests (upstream CRD schemas)", self.validate)
+        self.step("simulate the node bootstrap (k0smotron's cloud-init steps)", self.boot)
+        self.step("fetch the blob back with the ORAS CLI", self.fetch_back)
+        total = time.time() - self.started
+        lines = [
+            "",
+            "==================== summary ====================",
+            "k0s %s (%s): %s" % (self.version, self.arch, "real release file" if self.real
+                                 else "STAND-IN test file, not a real k0s binary"),
+            "published: %s/%s:%s" % (self.registry.host, REPOSITORY, self.version.replace("+", "-")),
+            "download URL: %s" % self.url,
+            "rendered manifests (%s):" % os.path.relpath(self.manifests),
+        ] + ["  %s" % os.path.join(os.path.relpath(self.manifests), f) for f in self.files] + [
+            "schema validation: %s" % self.schema_result,
+            "boot simulation: %s" % self.boot_result,
+            "node scratch prefix: %s" % os.path.relpath(self.node),
+            "logs: %s" % os.path.relpath(self.logs),
+            "timings: " + ", ".join("%s %.1f s" % (t.split(" (")[0], s) for t, s in self.timings),
+            "total: %.1f s (CPU: %.1f s in this driver and its children)" % (total, _cpu_seconds()),
+            "",
+            "K0sControlPlane.spec.k0sConfigSpec.downloadURL: %s" % self.url,
+        ]
+        for ln in lines:
+            self.say(ln)
+        with open(os.path.join(self.out, "summary.txt"), "w") as f:
+            f.write("\n".join(lines).replace(self.password, "********") + "\n")
+
+    def stop(self):
+        if self.child is not None and self.child.poll() is None:
+            self.child.terminate()
+            try:
+                self.child.wait(10)
+            except subprocess.TimeoutExpired:
+                self.child.kill()
+        if self.mirror is not None:
+            self.mirror.stop()
+            self.mirror = None
+        if self.registry is not None:
+            self.registry.stop()
+            self.registry = None
+        pids = os.path.join(self.out, "demo.pids")
+        if os.path.exists(pids):
+            os.unlink(pids)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--output", default=os.path.join(os.getcwd(), "demo-output"),
+                    help="output directory (default ./demo-output; its work/, manifests/, node/ and logs/ are replaced)")
+    args = ap.parse_args(argv)
+
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    demo = Demo(args)
+    try:
+        demo.run()
+        return 0
+    except DemoError as e:
+        demo.say("demo FAILED: %s" % e)
+        return 1
+    except KeyboardInterrupt:
+        demo.say("demo interrupted")
+        return 130
+    finally:
+        demo.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
