@@ -2,7 +2,7 @@
 # Runs every test of the collection on this machine, installing what it needs first.
 #   bash scripts/test.sh                 # everything (what CI runs)
 #   bash scripts/test.sh functional lint # only some stages
-# Stages: sanity units lint functional molecule build
+# Stages: sanity units lint integration functional molecule build
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -12,7 +12,7 @@ export ANSIBLE_PYTHON_INTERPRETER="$ROOT/.venv/bin/python"
 export ANSIBLE_NOCOLOR=1 PY_COLORS=0
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(sanity units lint functional molecule build)
+[ ${#stages[@]} -gt 0 ] || stages=(sanity units lint integration functional molecule build)
 
 WORK=$(mktemp -d /tmp/k0smotron-oci-test.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -40,6 +40,7 @@ stage_sanity() {
   (cd "$COLL" && ansible-test sanity --local --python 3.11 --color no "${excludes[@]}")
 }
 stage_units() { (cd "$COLL" && ansible-test units --local --python 3.11 --color no); }
+stage_integration() { (cd "$COLL" && ansible-test integration --local --python 3.11 --color no); }
 stage_lint() { (cd "$COLL" && ansible-lint --offline --profile production); }
 stage_functional() {
   local args=(-q -p no:cacheprovider -o addopts="" tests/functional)
