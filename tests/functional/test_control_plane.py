@@ -1,0 +1,328 @@
+"""The control_plane role, end to end through ansible-playbook.
+
+Renders the k0smotron docs page's example (AWS, 3 replicas, v1.34.1+k0s.0, Recreate, an
+authenticated registry) for v1beta1 and v1beta2, resolving the download URL from a real TLS +
+htpasswd registry, and validates every object strictly against the upstream CRD schemas (and the
+Secret against the Kubernetes schema). Then runs the generated ORAS install script with /bin/sh
+against a loopback mirror holding the real ORAS CLI, joined and item by item, and with a tampered
+tarball.
+"""
+import base64
+import glob
+import json
+import os
+import platform
+import re
+import stat
+
+import pytest
+
+from tests.harness import mirror as mirror_mod
+from tests.harness import schemas
+from tests.harness.tools import ROOT
+
+from conftest import AUTH_PASSWORD, AUTH_USER
+
+PLAYBOOK = os.path.join(ROOT, "playbooks", "control_plane.yml")
+PLAIN_COMMAND = re.compile(r"^[^'\"`$%{}\\\n\r]+$")
+JINJA = re.compile(r"\{[{%#]")
+ARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "armv7"}.get(platform.machine(), "amd64")
+FAKE_DIGEST = "sha256:" + "ab" * 32
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def k0s_artifact(auth_registry, run_module, tmp_path_factory):
+    """A stand-in k0s (NOT a real k0s) pushed like the docs page's 'oras push', to the TLS + auth registry."""
+    d = tmp_path_factory.mktemp("cp-k0s")
+    k0s = mirror_mod.stand_in_k0s(str(d / "k0s"))
+    ref = "%s/cp/k0s:v1.34.1-k0s.0" % auth_registry.host
+    res = run_module("artifact_push", {
+        "reference": ref, "files": [k0s], "annotations": {"k0s": {"arch": "amd64"}},
+        "username": AUTH_USER, "password": AUTH_PASSWORD, "ca_path": auth_registry.ca["ca"]}, expect_fail=False)
+    sha = mirror_mod.sha256_file(k0s)
+    return {"reference": ref, "host": auth_registry.host, "sha256": sha,
+            "download_url": "oci://%s/cp/k0s@sha256:%s" % (auth_registry.host, sha),
+            "manifest_digest": res["manifest_digest"], "ca": auth_registry.ca["ca"]}
+
+
+MIRROR_VERSION = [None]
+
+
+@pytest.fixture(scope="module")
+def render(ansible_playbook, tmp_path_factory, oras_mirror):
+    """render(extra_vars, expect_ok=True) -> (CompletedProcess, output dir, {kind/name: object})."""
+    def _render(extra, expect_ok=True, check=False, diff=False, out=None):
+        MIRROR_VERSION[0] = oras_mirror.version
+        out = out or str(tmp_path_factory.mktemp("rendered"))
+        xv = {"control_plane_output_dir": out, "control_plane_oras_base_url": oras_mirror.url,
+              "control_plane_oras_version": oras_mirror.version}
+        xv.update(extra)
+        proc = ansible_playbook(PLAYBOOK, extra_vars=xv, check=check, diff=diff)
+        if expect_ok:
+            assert proc.returncode == 0, proc.stdout[-6000:]
+        objs = {}
+        for path in sorted(glob.glob(os.path.join(out, "*.yaml"))):
+            for doc in schemas.load_file(path):
+                objs["%s/%s" % (doc["kind"], doc["metadata"]["name"])] = doc
+        return proc, out, objs
+    return _render
+
+
+def seed_vars(k0s_artifact, api_version, **kw):
+    v = {"control_plane_api_version": api_version,
+         "control_plane_artifact_reference": k0s_artifact["reference"],
+         "control_plane_registry_username": AUTH_USER, "control_plane_registry_password": AUTH_PASSWORD,
+         "control_plane_registry_ca_path": k0s_artifact["ca"],
+         "control_plane_aws_ssh_key_name": "my-key"}
+    v.update(kw)
+    return v
+
+
+def node_specs(objs):
+    """(object key, node spec) for K0sControlPlane.k0sConfigSpec and K0sWorkerConfigTemplate.spec.template.spec."""
+    for key, obj in objs.items():
+        if obj["kind"] == "K0sControlPlane":
+            yield key, obj["spec"]["k0sConfigSpec"]
+        elif obj["kind"] == "K0sWorkerConfigTemplate":
+            yield key, obj["spec"]["template"]["spec"]
+
+
+def all_strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from all_strings(k)
+            yield from all_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from all_strings(v)
+
+
+def assert_valid(out):
+    if not schemas.available():
+        pytest.skip(schemas.skip_reason())
+    files = sorted(glob.glob(os.path.join(out, "*.yaml")))
+    assert files
+    errors = [e for f in files for e in schemas.validate_file(f)]
+    assert errors == []
+
+
+def assert_node_rules(spec, api_version):
+    pre, other = ("preStartCommands", "preK0sCommands") if api_version == "v1beta1" else ("preK0sCommands", "preStartCommands")
+    assert other not in spec
+    assert spec[pre], "no pre-commands"
+    for cmd in spec[pre]:
+        assert PLAIN_COMMAND.match(cmd), "not a plain command line: %r" % cmd
+    for text in all_strings(spec):
+        assert not JINJA.search(text), "Jinja delimiter in node content: %r" % text[:200]
+    for f in spec.get("files", []):
+        assert isinstance(f.get("permissions"), str) and re.match(r"^0[0-7]{3}$", f["permissions"]), f
+        assert ("content" in f) != ("contentFrom" in f), f
+
+
+# --------------------------------------------------------------------------- the docs page's example
+
+@pytest.mark.parametrize("api_version", ["v1beta1", "v1beta2"])
+def test_seed_example(render, k0s_artifact, api_version):
+    proc, out, objs = render(seed_vars(k0s_artifact, api_version), diff=True)
+    assert AUTH_PASSWORD not in proc.stdout
+    assert base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode() not in proc.stdout
+    assert_valid(out)
+    assert sorted(objs) == ["AWSCluster/aws-test", "AWSMachineTemplate/aws-test", "Cluster/aws-test",
+                            "K0sControlPlane/aws-test", "Secret/aws-test-registry-credentials"]
+
+    kcp = objs["K0sControlPlane/aws-test"]
+    assert kcp["apiVersion"] == "controlplane.cluster.x-k8s.io/" + api_version
+    assert kcp["metadata"] == {"name": "aws-test", "namespace": "default"}
+    spec = kcp["spec"]
+    assert (spec["replicas"], spec["version"], spec["updateStrategy"]) == (3, "v1.34.1+k0s.0", "Recreate")
+    ks = spec["k0sConfigSpec"]
+    assert ks["downloadURL"] == k0s_artifact["download_url"]
+    assert ks["args"] == ["--enable-worker"]
+    assert ks["k0s"]["spec"] == {"api": {"extraArgs": {"anonymous-auth": "true"}}, "telemetry": {"enabled": False}}
+    assert "ignition" not in ks and "provisioner" not in ks
+    assert spec["machineTemplate"] == {"infrastructureRef": {
+        "apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2", "kind": "AWSMachineTemplate",
+        "name": "aws-test", "namespace": "default"}}
+    assert_node_rules(ks, api_version)
+    pre = ks["preStartCommands" if api_version == "v1beta1" else "preK0sCommands"]
+    assert pre == ["sh /usr/local/lib/k0smotron-oci/install-oras.sh"]
+    script, config = ks["files"]
+    assert script["path"] == "/usr/local/lib/k0smotron-oci/install-oras.sh" and script["permissions"] == "0755"
+    assert "tarball=oras_%s_linux_$arch.tar.gz" % MIRROR_VERSION[0] in script["content"]
+    assert config == {"path": "/root/.docker/config.json", "permissions": "0600",
+                      "contentFrom": {"secretRef": {"name": "aws-test-registry-credentials", "key": ".dockerconfigjson"}}}
+    assert "DOCKER_CONFIG" not in json.dumps(ks)
+
+    secret = objs["Secret/aws-test-registry-credentials"]
+    assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    assert secret["metadata"]["namespace"] == "default"
+    cfg = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+    auth = base64.b64decode(cfg["auths"][k0s_artifact["host"]]["auth"]).decode()
+    assert auth == "%s:%s" % (AUTH_USER, AUTH_PASSWORD)
+    secret_file = glob.glob(os.path.join(out, "*-secret-*.yaml"))[0]
+    assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
+
+    cluster = objs["Cluster/aws-test"]["spec"]
+    assert cluster["clusterNetwork"] == {"pods": {"cidrBlocks": ["192.168.0.0/16"]}, "serviceDomain": "cluster.local",
+                                         "services": {"cidrBlocks": ["10.128.0.0/12"]}}
+    if api_version == "v1beta1":
+        assert cluster["controlPlaneRef"] == {"apiVersion": "controlplane.cluster.x-k8s.io/v1beta1",
+                                              "kind": "K0sControlPlane", "name": "aws-test"}
+    else:
+        assert cluster["controlPlaneRef"] == {"apiGroup": "controlplane.cluster.x-k8s.io",
+                                              "kind": "K0sControlPlane", "name": "aws-test"}
+        assert cluster["infrastructureRef"] == {"apiGroup": "infrastructure.cluster.x-k8s.io",
+                                                "kind": "AWSCluster", "name": "aws-test"}
+    aws = objs["AWSCluster/aws-test"]["spec"]
+    assert aws["region"] == "eu-west-1" and aws["sshKeyName"] == "my-key"
+    amt = objs["AWSMachineTemplate/aws-test"]["spec"]["template"]["spec"]
+    assert amt["ami"] == {"id": "ami-0008aa5cb0cde3400"} and amt["instanceType"] == "t3.large"
+    assert amt["cloudInit"] == {"insecureSkipSecretsManager": True}
+
+    if api_version == "v1beta1":
+        return
+    # Unchanged inputs: nothing changes on a second run.
+    proc2, _, objs2 = render(seed_vars(k0s_artifact, api_version), out=out)
+    assert re.search(r"changed=0\s", proc2.stdout), proc2.stdout[-2000:]
+    assert objs2 == objs
+
+
+@pytest.mark.parametrize("api_version", ["v1beta1", "v1beta2"])
+def test_ignition_and_workers(render, k0s_artifact, api_version):
+    _, out, objs = render(seed_vars(k0s_artifact, api_version, control_plane_provisioner="ignition",
+                                    control_plane_workers_enabled=True,
+                                    control_plane_ignition_additional_config="variant: flatcar\nversion: 1.1.0\n"))
+    assert_valid(out)
+    assert "MachineDeployment/aws-test-md-0" in objs and "K0sWorkerConfigTemplate/aws-test-md-0" in objs
+    assert "AWSMachineTemplate/aws-test-md-0" in objs
+    ignition = {"variant": "flatcar", "version": "1.1.0", "additionalConfig": "variant: flatcar\nversion: 1.1.0\n"}
+    specs = dict(node_specs(objs))
+    assert len(specs) == 2
+    for key, spec in specs.items():
+        assert spec["downloadURL"] == k0s_artifact["download_url"]
+        assert_node_rules(spec, api_version)
+        if api_version == "v1beta1":
+            assert spec["ignition"] == ignition and "provisioner" not in spec
+        else:
+            assert spec["provisioner"] == {"type": "ignition", "ignition": ignition} and "ignition" not in spec
+        assert spec["files"] == specs["K0sControlPlane/aws-test"]["files"]
+    for name in ("aws-test", "aws-test-md-0"):
+        amt = objs["AWSMachineTemplate/%s" % name]["spec"]["template"]["spec"]
+        assert amt["ignition"] == {"storageType": "UnencryptedUserData"} and "cloudInit" not in amt
+    md = objs["MachineDeployment/aws-test-md-0"]
+    assert md["apiVersion"] == "cluster.x-k8s.io/" + api_version
+    ref = md["spec"]["template"]["spec"]["bootstrap"]["configRef"]
+    if api_version == "v1beta2":
+        assert ref == {"apiGroup": "bootstrap.cluster.x-k8s.io", "kind": "K0sWorkerConfigTemplate", "name": "aws-test-md-0"}
+    else:
+        assert ref == {"apiVersion": "bootstrap.cluster.x-k8s.io/v1beta1", "kind": "K0sWorkerConfigTemplate",
+                       "name": "aws-test-md-0"}
+
+
+def test_mixed_versions_and_own_infrastructure(render):
+    """k0smotron v1beta1 objects with CAPI v1beta2 core objects, no AWS objects (bring your own), existing Secret."""
+    _, out, objs = render({
+        "control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+        "control_plane_api_version": "v1beta1", "control_plane_cluster_api_version": "v1beta2",
+        "control_plane_registry_secret_name": "my-pull-secret", "control_plane_infrastructure": "none",
+        "control_plane_cluster_infrastructure_ref": {"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta1",
+                                                     "kind": "DockerCluster", "name": "c1"},
+        "control_plane_machine_infrastructure_ref": {"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta1",
+                                                     "kind": "DockerMachineTemplate", "name": "c1-cp"},
+        "control_plane_oras_checksums": {"amd64": "0" * 64}})
+    assert sorted(objs) == ["Cluster/aws-test", "K0sControlPlane/aws-test"]
+    assert_valid(out)
+    cluster = objs["Cluster/aws-test"]
+    assert cluster["apiVersion"] == "cluster.x-k8s.io/v1beta2"
+    assert cluster["spec"]["infrastructureRef"] == {"apiGroup": "infrastructure.cluster.x-k8s.io",
+                                                    "kind": "DockerCluster", "name": "c1"}
+    ks = objs["K0sControlPlane/aws-test"]["spec"]["k0sConfigSpec"]
+    assert ks["files"][1]["contentFrom"]["secretRef"] == {"name": "my-pull-secret", "key": ".dockerconfigjson"}
+    assert "sum=" + "0" * 64 in ks["files"][0]["content"]
+
+
+def test_check_mode_writes_nothing(render, tmp_path):
+    out = str(tmp_path / "never")
+    proc, _, objs = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST},
+                           check=True, out=out)
+    assert objs == {} and not os.path.exists(out)
+
+
+# --------------------------------------------------------------------------- errors users make
+
+def test_manifest_digest_instead_of_blob_digest(render, k0s_artifact):
+    url = "oci://%s/cp/k0s@%s" % (k0s_artifact["host"], k0s_artifact["manifest_digest"])
+    proc, _, _ = render(seed_vars(k0s_artifact, "v1beta2", control_plane_download_url=url), expect_ok=False)
+    assert proc.returncode != 0
+    assert "MANIFEST digest" in proc.stdout
+    assert k0s_artifact["download_url"] in proc.stdout
+    assert AUTH_PASSWORD not in proc.stdout
+
+
+@pytest.mark.parametrize("url,needle", [
+    ("oci://registry.example.com/k0s/k0s:v1.34.1-k0s.0", "digest"),
+    ("https://registry.example.com/k0s/k0s@" + FAKE_DIGEST, "oci://"),
+    ("oci://registry.example.com/k0s/k0s@sha256:abcdefg123456789", "sha256"),
+])
+def test_bad_download_url(render, url, needle):
+    proc, _, _ = render({"control_plane_download_url": url}, expect_ok=False)
+    assert proc.returncode != 0
+    assert "control_plane_download_url is not usable" in proc.stdout
+    assert needle in proc.stdout
+
+
+def test_no_download_url(render):
+    proc, _, _ = render({}, expect_ok=False)
+    assert "Set control_plane_download_url" in proc.stdout
+
+
+def test_quoted_pre_command_refused(render):
+    proc, _, _ = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+                         "control_plane_pre_commands": ['echo "${HOME}"']}, expect_ok=False)
+    assert "not plain lines" in proc.stdout
+
+
+# --------------------------------------------------------------------------- present / absent (no API server here)
+
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: nowhere
+  cluster: {server: "https://127.0.0.1:%d", insecure-skip-tls-verify: true}
+contexts:
+- name: nowhere
+  context: {cluster: nowhere, user: nobody}
+current-context: nowhere
+users:
+- name: nobody
+  user: {token: not-a-token}
+"""
+
+
+@pytest.mark.parametrize("state", ["present", "absent"])
+def test_present_and_absent_reach_kubernetes_core(render, tmp_path, state):
+    """No API server exists here: check the wiring up to kubernetes.core.k8s (objects, order, kubeconfig, no leaks)."""
+    from tests.harness.registry import free_port
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG % free_port())
+    proc, _, objs = render({"control_plane_state": state, "control_plane_kubeconfig": str(kubeconfig),
+                            "control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+                            "control_plane_registry_username": AUTH_USER, "control_plane_registry_password": AUTH_PASSWORD,
+                            "control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_wait_timeout": 5},
+                           expect_ok=False, out=str(tmp_path / "out"))
+    assert proc.returncode != 0 and objs == {}
+    assert "HTTPSConnectionPool(host='127.0.0.1'" in proc.stdout  # kubernetes.core.k8s used our kubeconfig
+    items = re.findall(r"^failed: \[localhost\] \(item=([^)]*\)?)\)", proc.stdout, re.M)
+    order = ["(censored due to no_log)", "AWSMachineTemplate/default/aws-test", "AWSCluster/default/aws-test",
+             "K0sControlPlane/default/aws-test", "Cluster/default/aws-test"]
+    if state == "present":
+        assert items == order, items
+    else:
+        assert items == ["Cluster/default/aws-test", "K0sControlPlane/default/aws-test", "AWSCluster/default/aws-test",
+                         "AWSMachineTemplate/default/aws-test", "Secret/default/aws-test-registry-credentials"], items
+    assert AUTH_PASSWORD not in proc.stdout
+    assert base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode() not in proc.stdout

@@ -1,0 +1,144 @@
+"""The ORAS install script rendered by the control_plane role, run for real with /bin/sh.
+
+Against a loopback mirror laid out like the ORAS release page and holding the real ORAS CLI: once
+as one joined script (cloud-init runs runcmd that way) and once item by item (Ignition: one
+``/bin/sh -c`` per ExecStart line, stopping at the first failure), in a scratch prefix
+(``control_plane_oras_install_prefix``) and with an environment without HOME. A tampered tarball
+(valid tarball, other program) and a mirror that is down must fail and install nothing.
+"""
+import glob
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.harness import mirror as mirror_mod
+
+from test_control_plane import ARCH, FAKE_DIGEST, assert_node_rules, render  # noqa: F401 (render is a fixture)
+
+
+def _write_files(spec):
+    """Write the files entries that have inline content (the script) to disk, as the provisioner would."""
+    for f in spec["files"]:
+        if "content" not in f:
+            continue
+        path = f["path"]
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as fh:
+            fh.write(f["content"])
+        os.chmod(path, int(f["permissions"], 8))
+
+
+def _node_env():
+    # Like a systemd unit started by Ignition: PATH only, no HOME.
+    return {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+
+
+def _render_install(render, prefix, mirror_url, api_version="v1beta2", **extra):
+    xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+          "control_plane_api_version": api_version, "control_plane_oras_install_prefix": prefix,
+          "control_plane_oras_base_url": mirror_url, "control_plane_oras_download_retries": 2}
+    xv.update(extra)
+    _, _, objs = render(xv)
+    spec = objs["K0sControlPlane/aws-test"]["spec"]["k0sConfigSpec"]
+    assert_node_rules(spec, api_version)
+    _write_files(spec)
+    return spec["preStartCommands" if api_version == "v1beta1" else "preK0sCommands"]
+
+
+def _uninstall(prefix):
+    """Remove what the script installed, keep the script itself."""
+    if os.path.exists(os.path.join(prefix, "bin")):
+        shutil.rmtree(os.path.join(prefix, "bin"))
+    for d in glob.glob(os.path.join(prefix, "lib", "k0smotron-oci", "oras-*")):
+        shutil.rmtree(d)
+
+
+def _run_commands(cmds, mode, cwd):
+    """mode=joined: one /bin/sh script (cloud-init runcmd); items: one /bin/sh -c per item (Ignition ExecStart)."""
+    if mode == "joined":
+        return [subprocess.run(["/bin/sh", "-c", "\n".join(cmds)], capture_output=True, text=True,
+                               env=_node_env(), cwd=cwd)]
+    results = []
+    for cmd in cmds:
+        r = subprocess.run(["/bin/sh", "-c", cmd], capture_output=True, text=True, env=_node_env(), cwd=cwd)
+        results.append(r)
+        if r.returncode != 0:
+            break  # a oneshot unit stops at the first failing ExecStart
+    return results
+
+
+@pytest.fixture(scope="module")
+def installer(render, tmp_path_factory, oras_mirror):
+    prefix = str(tmp_path_factory.mktemp("node") / "prefix")
+    return prefix, _render_install(render, prefix, oras_mirror.url)
+
+
+@pytest.mark.parametrize("mode", ["joined", "items"])
+def test_install_script_installs_oras(installer, tmp_path, oras_mirror, registry, run_module, mode):
+    prefix, cmds = installer
+    _uninstall(prefix)
+    results = _run_commands(cmds, mode, str(tmp_path))
+    assert all(r.returncode == 0 for r in results), [(r.stdout, r.stderr) for r in results]
+    wrapper = os.path.join(prefix, "bin", "oras")
+    real = os.path.join(prefix, "lib", "k0smotron-oci", "oras-%s" % oras_mirror.version, "oras")
+    assert os.access(real, os.X_OK) and os.access(wrapper, os.X_OK)
+    out = subprocess.run([wrapper, "version"], capture_output=True, text=True, env=_node_env())
+    assert out.returncode == 0 and "Version:" in out.stdout and oras_mirror.version in out.stdout, out
+
+    # Works without HOME: the real binary alone refuses a registry command, the wrapper runs it.
+    d = tmp_path / "blob"
+    d.mkdir()
+    blob = d / "k0s"
+    mirror_mod.stand_in_k0s(str(blob))
+    res = run_module("artifact_push", {"reference": "%s/home/k0s:v1" % registry.host, "files": [str(blob)],
+                                       "plain_http": True}, expect_fail=False)
+    ref = res["download_url"][len("oci://"):]
+    no_home = subprocess.run([real, "blob", "fetch", "--plain-http", "--output", str(d / "a"), ref],
+                             capture_output=True, text=True, env=_node_env())
+    assert no_home.returncode != 0 and "HOME" in no_home.stderr, no_home
+    ok = subprocess.run([wrapper, "blob", "fetch", "--plain-http", "--output", str(d / "b"), ref],
+                        capture_output=True, text=True, env=_node_env())
+    assert ok.returncode == 0, ok
+    assert mirror_mod.sha256_file(str(d / "b")) == mirror_mod.sha256_file(str(blob))
+
+    # Again: the wanted version is there, nothing is downloaded.
+    again = _run_commands(cmds, mode, str(tmp_path))
+    assert all(r.returncode == 0 for r in again)
+    assert "already installed" in again[-1].stderr
+
+
+@pytest.fixture(scope="module")
+def tampered_mirror(tmp_path_factory, oras, oras_mirror):
+    root = str(tmp_path_factory.mktemp("cp-oras-tampered"))
+    mirror_mod.build_oras_mirror(root, oras, oras_mirror.version, tamper=ARCH)
+    m = mirror_mod.Mirror(root).start()
+    yield m
+    m.stop()
+
+
+def test_install_script_refuses_tampered_tarball(render, tmp_path, tampered_mirror):
+    prefix = str(tmp_path / "prefix")
+    cmds = _render_install(render, prefix, tampered_mirror.url)
+    for mode in ("joined", "items"):
+        _check_tampered(prefix, _run_commands(cmds, mode, str(tmp_path)))
+
+
+def _check_tampered(prefix, results):
+    assert results[-1].returncode != 0
+    err = "".join(r.stderr for r in results)
+    assert "checksum (sha256) mismatch" in err and "nothing installed" in err, err
+    assert not os.path.exists(os.path.join(prefix, "bin", "oras"))
+    assert not glob.glob(os.path.join(prefix, "lib", "k0smotron-oci", "oras-*"))
+    assert "pwned" not in "".join(r.stdout for r in results)
+
+
+def test_install_script_mirror_down(render, tmp_path):
+    # Checksums given as a variable (nothing fetched at render time); the node's mirror is down.
+    prefix = str(tmp_path / "prefix")
+    cmds = _render_install(render, prefix, "http://127.0.0.1:9", control_plane_oras_checksums={ARCH: "0" * 64})
+    results = _run_commands(cmds, "items", str(tmp_path))
+    assert results[-1].returncode != 0
+    assert "cannot download" in results[-1].stderr
+    assert not os.path.exists(os.path.join(prefix, "bin", "oras"))
