@@ -330,6 +330,40 @@ def test_missing_permissions(render, boot, provisioner):
 
 @needs_ns
 @pytest.mark.parametrize("provisioner", PROVISIONERS)
+def test_k0s_install_dir_is_followed(render, boot, k0s_artifact, provisioner):
+    """k0sInstallDir (e.g. /opt/bin on Flatcar, whose /usr is read-only) moves k0smotron's download target.
+
+    k0smotron's download lines do not create the folder: `oras blob fetch --output` fails when it is missing.
+    """
+    objs = render("v1beta2-" + provisioner)
+    spec = _spec(_find(objs, "K0sWorkerConfigTemplate"))
+    spec["k0sInstallDir"] = "/opt/bin"
+    res = boot(objs, provisioner, kind="K0sWorkerConfigTemplate")
+    assert_failed_without_k0s(res, "open /opt/bin/k0s: no such file or directory")
+    spec["preK0sCommands"].append("mkdir -p /opt/bin")
+    res = boot(objs, provisioner, kind="K0sWorkerConfigTemplate")
+    assert res.ok, res.report()
+    assert res.k0s_path == "/opt/bin/k0s" and res.k0s_sha256 == k0s_artifact["sha256"]
+
+
+@needs_ns
+@pytest.mark.parametrize("provisioner, works", [("cloud-init", False), ("ignition", True)])
+def test_jinja_marker_in_a_file(render, boot, provisioner, works):
+    """Shell's ${#var} in a files entry: cloud-init's Jinja pass fails and the whole user-data is ignored."""
+    objs = render("v1beta2-" + provisioner)
+    _spec(_find(objs, "K0sControlPlane"))["files"].append(
+        {"path": "/usr/local/lib/count.sh", "permissions": "0755", "content": "#!/bin/sh\nset -- a b\necho ${#}\n"})
+    strict = boot(objs, provisioner)
+    assert_failed_without_k0s(strict, "files[2] (/usr/local/lib/count.sh) contains '{#'")
+    res = boot(objs, provisioner, strict=False)
+    if works:
+        assert res.ok, res.report()
+    else:
+        assert_failed_without_k0s(res, "cloud-init ignores the whole user-data", "Missing end of comment tag")
+
+
+@needs_ns
+@pytest.mark.parametrize("provisioner", PROVISIONERS)
 def test_registry_ca_not_trusted_by_the_node(render, provisioner):
     res = bootsim.simulate_boot(render("v1beta2-cloud-init"), provisioner=provisioner, kind="K0sControlPlane")
     assert_failed_without_k0s(res, "x509: certificate signed by unknown authority")

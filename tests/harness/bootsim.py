@@ -129,6 +129,9 @@ class BootResult(object):
             lines.append("  - %-40s %s" % (s["name"][:40], status))
         for f in self.findings:
             lines.append("  ! %s: %s" % (f["level"], f["message"]))
+        if self.userdata:
+            lines.append("  bootstrap data modelled: %d bytes (%s)" % (
+                len(self.userdata.encode()), "cloud-config" if self.provisioner == "cloud-init" else "files + unit"))
         if self.k0s_present:
             lines.append("  k0s: %s sha256:%s (%s), runs: %s %s" % (
                 self.k0s_path, self.k0s_sha256, "matches downloadURL" if self.sha256_verified else
@@ -878,7 +881,8 @@ def simulate_boot(objects, secret_objects=(), provisioner=None, ca_files=(), kin
                     out.write(f["content"])
                 ifiles.append({"path": f["path"], "src": src, "mode": mode})
             unit = ignition_unit_text(commands)
-            res.userdata = unit
+            res.userdata = json.dumps({"files": [{"path": f["path"], "mode": m, "contents": f["content"].decode(
+                "utf-8", "replace")} for f, m in zip(files, modes)]}) + "\n" + unit
             try:
                 execs, warnings = parse_unit_execstart(unit)
             except UnitParseError as e:
