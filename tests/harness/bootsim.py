@@ -40,7 +40,6 @@ Usable from pytest (``simulate_boot``) and from the demo (``python -m tests.harn
 import argparse
 import base64
 import glob
-import hashlib
 import json
 import os
 import re
@@ -170,7 +169,7 @@ def unshare_available():
             return False, "%s is not installed" % tool
     try:
         p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--propagation", "private", "true"],
-                           capture_output=True, text=True, timeout=20)
+                           capture_output=True, text=True, timeout=20, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, "unshare failed: %s" % e
     if p.returncode != 0:
@@ -371,7 +370,7 @@ def render_cloud_init_jinja(userdata):
             raise TypeError('Undefined jinja variable: "%s-%s". Jinja tried subtraction.'
                             % (self._undefined_name, str(other).replace(MISSING_JINJA_PREFIX, "")))
 
-    header, _, payload = userdata.partition("\n")
+    payload = userdata.partition("\n")[2]  # cloud-init strips the '## template: jinja' line
     tmpl = jinja2.Template(payload, undefined=UndefinedJinjaVariable, trim_blocks=True,
                            extensions=["jinja2.ext.do"])
     return tmpl.render()
@@ -676,7 +675,9 @@ def chrooted(argv, stdin=None, timeout=None, cwd="/"):
                            capture_output=True, timeout=timeout or plan["timeout"])
         return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
     except subprocess.TimeoutExpired as e:
-        return 124, (e.stdout or b"").decode("utf-8", "replace"), (e.stderr or b"").decode("utf-8", "replace") + "\n[bootsim] timed out after %ss" % (timeout or plan["timeout"])
+        err = (e.stderr or b"").decode("utf-8", "replace")
+        return 124, (e.stdout or b"").decode("utf-8", "replace"), err + "\n[bootsim] timed out after %ss" % (
+            timeout or plan["timeout"])
     except OSError as e:
         return 127, "", "[bootsim] cannot execute %s: %s" % (argv[0], e)
 WRITE = 'umask 022; mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"'
@@ -913,7 +914,8 @@ def simulate_boot(objects, secret_objects=(), provisioner=None, ca_files=(), kin
         try:
             p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--propagation", "private",
                                 sys.executable, os.path.join(work, "driver.py"), work],
-                               capture_output=True, text=True, timeout=timeout * max(2, len(plan["steps"])) + 60)
+                               capture_output=True, text=True, timeout=timeout * max(2, len(plan["steps"])) + 60,
+                               check=False)
         except subprocess.TimeoutExpired:
             return fail_early("namespace driver", "the simulation timed out")
         res.host_untouched = _host_snapshot() == before
@@ -939,8 +941,8 @@ def simulate_boot(objects, secret_objects=(), provisioner=None, ca_files=(), kin
         elif res.k0s_sha256 is None:
             res.error = res.error or "%s was not installed" % res.k0s_path
         elif not res.sha256_verified:
-            res.error = "%s has sha256:%s, but downloadURL names sha256:%s" % (res.k0s_path, res.k0s_sha256,
-                                                                              res.expected_sha256)
+            res.error = "%s has sha256:%s, but downloadURL names sha256:%s" % (
+                res.k0s_path, res.k0s_sha256, res.expected_sha256)
         elif not res.k0s_runs:
             res.error = "%s does not run: %s" % (res.k0s_path, res.k0s_version_output.strip()[-500:])
         if res.host_untouched is False:
