@@ -67,7 +67,8 @@ def load_config(path, required=False):
         raise DockerConfigError("docker config %s is not valid JSON (%s); fix or remove it, or set config_path"
                                 % (path, e.__class__.__name__))
     if not isinstance(config, dict):
-        raise DockerConfigError("docker config %s must hold a JSON object" % path)
+        raise DockerConfigError("docker config %s must hold a JSON object ({\"auths\": ...}); fix or remove it, or set "
+                                "config_path" % path)
     return config
 
 

@@ -102,6 +102,10 @@ class Reference:
         text = text.strip()
         if "://" in text:
             scheme = text.split("://", 1)[0]
+            if "/" in scheme or not scheme:
+                raise ReferenceError("option %s: %r has '://' in the middle; a scheme can only come first, and oci:// "
+                                     "belongs only in a download URL (oci://REGISTRY/REPOSITORY@sha256:<64 hex>); "
+                                     "give REGISTRY/REPOSITORY:TAG here" % (option, original))
             if allow_scheme and text.startswith(DOWNLOAD_SCHEME):
                 text = text[len(DOWNLOAD_SCHEME):]
             elif scheme == "oci":

@@ -441,6 +441,11 @@ class RegistryClient:
         if resp.status == 400 and "DIGEST_INVALID" in codes:
             raise RegistryDigestError("%s: %s rejected the upload: the content does not match its digest%s"
                                       % (what, self.where, suffix))
+        content_type = (resp.header("Content-Type") or "").lower()
+        if not codes and content_type and "json" not in content_type:
+            # Not the registry API talking (a web server, a proxy's error page): say so.
+            suffix += (": the answer (%s) is not from an OCI registry API - is %s an OCI registry (and the port "
+                       "right)?" % (content_type.split(";")[0], self.registry))
         raise RegistryError("%s: %s answered %d %s%s" % (what, self.where, resp.status, resp.raw.reason, suffix))
 
     # ------------------------------------------------------------------ blobs
