@@ -16,6 +16,7 @@ import re
 import stat
 
 import pytest
+import yaml
 
 from tests.harness import mirror as mirror_mod
 from tests.harness import schemas
@@ -326,3 +327,30 @@ def test_present_and_absent_reach_kubernetes_core(render, tmp_path, state):
                          "AWSMachineTemplate/default/aws-test", "Secret/default/aws-test-registry-credentials"], items
     assert AUTH_PASSWORD not in proc.stdout
     assert base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode() not in proc.stdout
+
+
+def test_argument_specs_match_defaults():
+    """Every public variable is documented with the same default (and nothing else is)."""
+    role = os.path.join(ROOT, "roles", "control_plane")
+    with open(os.path.join(role, "defaults", "main.yml")) as f:
+        defaults = yaml.safe_load(f)
+    with open(os.path.join(role, "meta", "argument_specs.yml")) as f:
+        options = yaml.safe_load(f)["argument_specs"]["main"]["options"]
+    assert sorted(defaults) == sorted(options)
+    assert all(k.startswith("control_plane_") for k in defaults)
+    assert {k: v for k, v in defaults.items() if options[k].get("default") != v} == {}
+
+
+def test_jinja_in_k0s_config_refused(render):
+    proc, _, _ = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+                         "control_plane_oras_checksums": {"amd64": "0" * 64},
+                         "control_plane_k0s_config": {"spec": {"api": {"extraArgs": {"x": "{{ '{%' }} x"}}}}},
+                        expect_ok=False)
+    assert "Jinja opening delimiter" in proc.stdout
+
+
+def test_null_in_objects_refused(render):
+    proc, _, _ = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+                         "control_plane_oras_checksums": {"amd64": "0" * 64},
+                         "control_plane_k0s_config": {"spec": {"api": {"extraArgs": {"x": None}}}}}, expect_ok=False)
+    assert "holds a null value" in proc.stdout
