@@ -167,13 +167,24 @@ def unshare_available():
     for tool in ("chroot", "mount"):
         if not shutil.which(tool):
             return False, "%s is not installed" % tool
+    probe = tempfile.mkdtemp(prefix="bootsim-probe-")
+    # The same mounts the driver needs: a tmpfs and an overlay with a host directory as the lower layer.
+    script = ('mount -t tmpfs bootsim "$1" && mkdir "$1/u" "$1/w" "$1/m" && '
+              'mount -t overlay overlay -o lowerdir=/etc,upperdir="$1/u",workdir="$1/w" "$1/m"')
     try:
         p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--propagation", "private", "true"],
                            capture_output=True, text=True, timeout=20, check=False)
+        if p.returncode != 0:
+            return False, "unshare -m --propagation private is not permitted here: %s" % p.stderr.strip()
+        p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--propagation", "private",
+                            "/bin/sh", "-c", script, "probe", probe],
+                           capture_output=True, text=True, timeout=20, check=False)
+        if p.returncode != 0:
+            return False, "tmpfs/overlay mounts are not permitted in a private namespace here: %s" % p.stderr.strip()
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, "unshare failed: %s" % e
-    if p.returncode != 0:
-        return False, "unshare -m --propagation private is not permitted here: %s" % p.stderr.strip()
+    finally:
+        shutil.rmtree(probe, ignore_errors=True)
     return True, None
 
 
