@@ -224,3 +224,22 @@ def test_blob_get_retried_and_bounded(bearer, run_module, payload, tmp_path, sta
     assert rule.hits == 2 and "gave up after 2 attempts" in failed["msg"] and str(status) in failed["msg"]
     assert dest.read_bytes() == b"old binary"
     assert os.listdir(str(out)) == ["k0s"], "no temp file left"
+
+
+@pytest.mark.parametrize("action", ["truncate", "reset"])
+def test_large_blob_fetch_resumes_after_a_broken_transfer(registry, run_module, tmp_path, action):
+    """24 MiB: the download crosses blob_fetch's early-writeback steps (8 MiB) before and after the break."""
+    payload = big_file(tmp_path / "k0s", 24)
+    pushed = run_module("artifact_push", dict(reference=registry.host + "/resume/k0s:v1", files=[payload],
+                                              plain_http=True, digest_cache=False), expect_fail=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    with FaultProxy(registry.host) as proxy:
+        rule = proxy.add("GET", r"/blobs/sha256:", action, count=1)
+        result = run_module("blob_fetch", dict(reference=pushed["download_url"].replace(registry.host, proxy.host),
+                                               dest=str(out / "k0s"), plain_http=True), expect_fail=False)
+        ranges = [e for e in proxy.log if e[0] == "GET" and "/blobs/" in e[1]]
+    assert rule.hits == 1 and len(ranges) == 2
+    assert result["size"] == os.path.getsize(payload)
+    assert sha(str(out / "k0s")) == pushed["layers"][0]["digest"]
+    assert os.listdir(str(out)) == ["k0s"]
