@@ -64,7 +64,7 @@ class Demo(object):
         self.password = os.environ.get("DEMO_REGISTRY_PASSWORD") or secrets.token_urlsafe(18)
         self.registry = None
         self.mirror = None
-        self.child = None
+        self.children = []
         self.timings = []
         self.summary = []
         self.started = time.time()
@@ -169,7 +169,7 @@ class Demo(object):
                      % self.version)
 
     # ------------------------------------------------------------------ ansible
-    def playbook(self, name, extra_vars, log_name, env=None, inventory="localhost,"):
+    def start_playbook(self, name, extra_vars, log_name, env=None, inventory="localhost,"):
         vars_path = os.path.join(self.work, "%s-vars.json" % log_name)
         self.write_private(vars_path, json.dumps(extra_vars, indent=1))
         log_path = os.path.join(self.logs, "%s.log" % log_name)
@@ -177,26 +177,31 @@ class Demo(object):
         self.say("    $ ansible-playbook %s -e @%s" % (name, os.path.relpath(vars_path)))
         run_env = dict(self.env)
         run_env.update(env or {})
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=run_env, cwd=self.out)
+        self.children.append(proc)
+        return {"proc": proc, "name": name, "log": log_path, "vars": vars_path, "start": time.time()}
+
+    def finish_playbook(self, run):
         try:
-            with open(log_path, "w") as log:
-                self.child = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                              env=run_env, cwd=self.out)
-                rc = self.child.wait()
+            rc = run["proc"].wait()
         finally:
-            self.child = None
-            os.unlink(vars_path)  # it may hold the registry password
-        text = open(log_path).read().replace(self.password, "********")
-        with open(log_path, "w") as f:
+            os.unlink(run["vars"])  # it may hold the registry password
+        seconds = time.time() - run["start"]
+        text = open(run["log"]).read().replace(self.password, "********")
+        with open(run["log"], "w") as f:
             f.write(text)
         recap = [ln.strip() for ln in text.splitlines() if re.match(r"^\S+\s+:\s+ok=", ln)]
         for ln in recap:
-            self.say("    recap: %s" % re.sub(r"\s+", " ", ln))
+            self.say("    %s recap (%.1f s): %s" % (run["name"], seconds, re.sub(r"\s+", " ", ln)))
+        self.timings.append((run["name"], seconds))
         if rc != 0:
             tail = "\n".join(text.splitlines()[-40:])
-            raise DemoError("ansible-playbook %s failed (rc=%d); log %s:\n%s" % (name, rc, log_path, tail))
+            raise DemoError("ansible-playbook %s failed (rc=%d); log %s:\n%s" % (run["name"], rc, run["log"], tail))
         return text
 
-    def site(self):
+    def start_site(self):
         extra = {
             "k0s_publish_version": self.version,
             "k0s_publish_architectures": [self.arch],
@@ -212,19 +217,38 @@ class Demo(object):
         }
         # Credentials only in the environment, the way the AWX credential type injects them.
         env = {"K0SMOTRON_OCI_USERNAME": USER, "K0SMOTRON_OCI_PASSWORD": self.password}
-        text = self.playbook("k0smotron.oci.site", extra, "site", env=env)
+        return self.start_playbook("k0smotron.oci.site", extra, "site", env=env)
+
+    def finish_site(self, run):
+        text = self.finish_playbook(run)
         urls = sorted(set(re.findall(r"oci://127\.0\.0\.1:%d/%s@sha256:[0-9a-f]{64}" % (self.registry.port, REPOSITORY),
                                      text)))
         if len(urls) != 1:
             raise DemoError("expected one download URL in the site run, found %r" % urls)
         self.url = urls[0]
-        if not self.url.endswith(self.published_sha256):
-            raise DemoError("%s does not name the published file's sha256 %s" % (self.url, self.published_sha256))
+        if self.url != self.expected_url:
+            raise DemoError("site printed %s, but the published file is %s" % (self.url, self.expected_url))
         self.files = sorted(os.listdir(self.manifests))
         if not self.files:
             raise DemoError("nothing was rendered to %s" % self.manifests)
 
-    def node_run(self):
+    def published(self):
+        """True once the registry serves the manifest of the tag (site's publish play is done)."""
+        import base64
+        import ssl
+        import urllib.error
+        import urllib.request
+        req = urllib.request.Request("%s/v2/%s/manifests/%s" % (self.registry.url, REPOSITORY,
+                                                                self.version.replace("+", "-")), method="HEAD")
+        req.add_header("Accept", "application/vnd.oci.image.manifest.v1+json")
+        req.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % (USER, self.password)).encode()).decode())
+        try:
+            urllib.request.urlopen(req, timeout=2, context=ssl.create_default_context(cafile=self.ca)).close()
+            return True
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def start_node(self):
         prefix = self.node
         extra = {
             "oras_base_url": self.oras_base_url,
@@ -232,20 +256,44 @@ class Demo(object):
             "oras_install_dir": os.path.join(prefix, "usr/local/lib/k0smotron-oci"),
             "oras_bin_dir": os.path.join(prefix, "usr/local/bin"),
             "oras_wrapper_home": os.path.join(prefix, "root"),
-            "k0s_binary_download_url": self.url,
+            "k0s_binary_download_url": self.expected_url,
             "k0s_binary_install_path": os.path.join(prefix, "usr/local/bin/k0s"),
             "k0s_binary_docker_config_path": os.path.join(prefix, "root/.docker/config.json"),
             "k0s_binary_registry_ca_path": self.ca,
             "k0s_binary_registry_username": USER,
             "k0s_binary_registry_password": self.password,
         }
-        self.playbook("k0smotron.oci.node", extra, "node")
+        return self.start_playbook("k0smotron.oci.node", extra, "node")
+
+    def finish_node(self, run):
+        self.finish_playbook(run)
+        prefix = self.node
         k0s = os.path.join(prefix, "usr/local/bin/k0s")
         got = mirror_mod.sha256_file(k0s)
         if got != self.published_sha256:
             raise DemoError("%s has sha256 %s, expected %s" % (k0s, got, self.published_sha256))
         self.say("    node prefix %s: usr/local/bin/oras (wrapper), usr/local/bin/k0s sha256 %s (matches)"
                  % (os.path.relpath(prefix), got))
+
+    def playbooks(self):
+        """site, and, as soon as its publish play has pushed the artifact, node alongside its control plane play."""
+        self.expected_url = "oci://%s/%s@sha256:%s" % (self.registry.host, REPOSITORY, self.published_sha256)
+        site = self.start_site()
+        node = None
+        while site["proc"].poll() is None and node is None:
+            if self.published():
+                self.say("    publish done (%.1f s): starting the node playbook while site renders the control plane"
+                         % (time.time() - site["start"]))
+                node = self.start_node()
+            else:
+                time.sleep(0.3)
+        try:
+            self.finish_site(site)
+        finally:
+            if node is None and site["proc"].returncode == 0:
+                node = self.start_node()
+            if node is not None:
+                self.finish_node(node)
 
     # ------------------------------------------------------------------ checks
     def validate(self):
@@ -302,8 +350,8 @@ class Demo(object):
         self.prepare()
         self.say("k0smotron.oci demo (output in %s)" % os.path.relpath(self.out))
         self.step("start a TLS + htpasswd registry and a release mirror on 127.0.0.1", self.start_services)
-        self.step("ansible-playbook k0smotron.oci.site (publish -> resolve -> render)", self.site)
-        self.step("ansible-playbook k0smotron.oci.node (ORAS + k0s into a scratch prefix)", self.node_run)
+        self.step("playbooks site + node (site: publish -> resolve -> render; node: ORAS + k0s into a scratch "
+                  "prefix, started once the artifact is pushed)", self.playbooks)
         self.step("validate the rendered manifests (upstream CRD schemas)", self.validate)
         self.step("simulate the node bootstrap (k0smotron's cloud-init steps)", self.boot)
         self.step("fetch the blob back with the ORAS CLI", self.fetch_back)
@@ -322,6 +370,7 @@ class Demo(object):
             "node scratch prefix: %s" % os.path.relpath(self.node),
             "logs: %s" % os.path.relpath(self.logs),
             "timings: " + ", ".join("%s %.1f s" % (t.split(" (")[0], s) for t, s in self.timings),
+            "(node starts as soon as the artifact is in the registry and runs alongside site's control plane play)",
             "total: %.1f s (CPU: %.1f s in this driver and its children)" % (total, _cpu_seconds()),
             "",
             "K0sControlPlane.spec.k0sConfigSpec.downloadURL: %s" % self.url,
@@ -332,12 +381,14 @@ class Demo(object):
             f.write("\n".join(lines).replace(self.password, "********") + "\n")
 
     def stop(self):
-        if self.child is not None and self.child.poll() is None:
-            self.child.terminate()
-            try:
-                self.child.wait(10)
-            except subprocess.TimeoutExpired:
-                self.child.kill()
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
+                try:
+                    child.wait(10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
         if self.mirror is not None:
             self.mirror.stop()
             self.mirror = None

@@ -1,7 +1,6 @@
 """k0smotron.oci.k0s_publish / playbook k0smotron.oci.publish against a real registry and a loopback mirror
 laid out like the k0s release page (<base>/<version>/k0s-<version>-<arch>, sha256sums.txt with "<hex> *<asset>")."""
 import json
-import os
 import re
 import subprocess
 
@@ -35,7 +34,8 @@ def k0s_release(tmp_path_factory):
 
 
 def manifest(oras, oras_env, ref, *flags):
-    out = subprocess.run([oras, "manifest", "fetch"] + list(flags) + [ref], capture_output=True, text=True, env=oras_env)
+    out = subprocess.run([oras, "manifest", "fetch"] + list(flags) + [ref], capture_output=True, text=True, env=oras_env,
+                         check=False)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
 
@@ -60,7 +60,8 @@ def test_single_arch_env_credentials_idempotent(ansible_playbook, auth_registry,
     assert url in p.stdout
     # What oras sees: the seed's manifest shape, the layer annotation from {"k0s": {"arch": "amd64"}}.
     login = subprocess.run([oras, "login", "--ca-file", auth_registry.ca["ca"], "-u", AUTH_USER, "--password-stdin",
-                            auth_registry.host], input=AUTH_PASSWORD, capture_output=True, text=True, env=oras_env)
+                            auth_registry.host], input=AUTH_PASSWORD, capture_output=True, text=True, env=oras_env,
+                           check=False)
     assert login.returncode == 0, login.stderr
     doc = manifest(oras, oras_env, "%s/pub/k0s:%s" % (auth_registry.host, TAG), "--ca-file", auth_registry.ca["ca"])
     assert doc["mediaType"] == "application/vnd.oci.image.manifest.v1+json"
