@@ -126,3 +126,26 @@ def test_bad_inputs_fail_early(ansible_playbook):
     p = ansible_playbook("k0smotron.oci.publish", extra_vars={"k0s_publish_repository": "r.example/k0s",
                                                               "k0s_publish_architectures": ["armv7"]})
     assert p.returncode != 0 and "armv7" in p.stdout
+
+
+def test_site_check_real_idempotent(ansible_playbook, auth_registry, k0s_release, oras_mirror, tmp_path):
+    """site: check mode on an empty repository (nothing pushed, nothing written), a real run (publish ->
+    resolve -> render), a second real run with changed=0; credentials from the environment only."""
+    out = tmp_path / "manifests"
+    extra = {"k0s_publish_repository": auth_registry.host + "/site/k0s", "k0s_publish_base_url": k0s_release.url,
+             "k0s_publish_cache_dir": str(tmp_path / "cache"), "control_plane_output_dir": str(out),
+             "control_plane_oras_base_url": oras_mirror.url, "control_plane_oras_version": oras_mirror.version}
+    env = {"K0SMOTRON_OCI_USERNAME": AUTH_USER, "K0SMOTRON_OCI_PASSWORD": AUTH_PASSWORD,
+           "K0SMOTRON_OCI_CA_PATH": auth_registry.ca["ca"], "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    url = "oci://%s/site/k0s@sha256:%s" % (auth_registry.host, k0s_release.sha["amd64"])
+    p = ansible_playbook("k0smotron.oci.site", extra_vars=extra, check=True, env=env)
+    assert p.returncode == 0, p.stdout[-4000:]
+    assert url in p.stdout
+    assert not out.exists() or not list(out.iterdir())
+    p = ansible_playbook("k0smotron.oci.site", extra_vars=extra, env=env)
+    assert p.returncode == 0, p.stdout[-4000:]
+    text = "".join(f.read_text() for f in sorted(out.iterdir()))
+    assert "downloadURL: " + url in text
+    assert AUTH_PASSWORD not in p.stdout
+    p = ansible_playbook("k0smotron.oci.site", extra_vars=extra, env=env)
+    assert p.returncode == 0 and recap(p.stdout)["changed"] == 0, p.stdout[-4000:]
