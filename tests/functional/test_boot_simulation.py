@@ -143,6 +143,8 @@ def _variants(k0s_artifact, oras_mirror, tampered_mirror, dead_url):
     v = oras_mirror.version
     plain = PLAIN_INSTALL.replace("@BASE@", oras_mirror.url).replace("@VER@", v)
     variants = dict((("%s-%s" % (api, prov)), (api, prov, {})) for api in ("v1beta1", "v1beta2") for prov in PROVISIONERS)
+    variants.update(dict(("opt-bin-%s" % prov, ("v1beta2", prov, {"control_plane_k0s_install_dir": "/opt/bin"}))
+                         for prov in PROVISIONERS))
     variants.update({
         # the ORAS tarball on the mirror was swapped after the checksums were published
         "tampered": ("v1beta2", "cloud-init", dict(pinned, control_plane_oras_base_url=tampered_mirror.url)),
@@ -342,6 +344,20 @@ def test_k0s_install_dir_is_followed(render, boot, k0s_artifact, provisioner):
     res = boot(objs, provisioner, kind="K0sWorkerConfigTemplate")
     assert res.ok, res.report()
     assert res.k0s_path == "/opt/bin/k0s" and res.k0s_sha256 == k0s_artifact["sha256"]
+
+
+@needs_ns
+@pytest.mark.parametrize("provisioner", PROVISIONERS)
+def test_role_k0s_install_dir_creates_the_folder(render, boot, k0s_artifact, provisioner):
+    """control_plane_k0s_install_dir renders k0sInstallDir plus the 'mkdir -p' k0smotron's download step needs."""
+    objs = render("opt-bin-" + provisioner)
+    for kind in ("K0sControlPlane", "K0sWorkerConfigTemplate"):
+        spec = _spec(_find(objs, kind))
+        assert spec["k0sInstallDir"] == "/opt/bin"
+        assert spec["preK0sCommands"][0] == "mkdir -p /opt/bin"
+        res = boot(objs, provisioner, kind=kind)
+        assert res.ok, res.report()
+        assert res.k0s_path == "/opt/bin/k0s" and res.k0s_sha256 == k0s_artifact["sha256"]
 
 
 @needs_ns
