@@ -19,7 +19,8 @@ directory), writes one random file per size, and measures for every size:
 - fetch: ``blob_fetch`` (into a new file) vs ``oras blob fetch --output``.
 
 Each number is the median of ``--runs`` runs (runs are interleaved between the tools, so
-noise from other load hits both sides alike). Reported: wall seconds, CPU seconds (user+sys
+noise from other load hits both sides alike; ``sync`` before every push and fetch, untimed, so
+that no run pays for the previous run's disk writeback). Reported: wall seconds, CPU seconds (user+sys
 of the process and its children), MiB/s, the ratio to oras (wall), and the peak RSS of the
 module process (``wait4``), of oras for reference, and of the whole ansible-playbook tree.
 Writes a table to stdout and everything to ``--json``. Temporary files are removed at the end.
@@ -176,6 +177,9 @@ class Bench:
         fresh = [push_module, push_oras, push_module_stream, push_playbook]
         for i in range(runs):
             for fn in fresh[i % 4:] + fresh[:i % 4]:  # rotate the order from run to run
+                # Start every push with no dirty pages from the previous one (the registry writes each
+                # upload to disk; its writeback would otherwise throttle whoever comes next).
+                os.sync()
                 fn(i)
 
         # Unchanged re-push (same file, same tag). Prime the digest cache once (not timed).
@@ -208,6 +212,7 @@ class Bench:
             if i % 2:
                 pair.reverse()
             for tool, dest in pair:
+                os.sync()
                 if tool == "module":
                     result, m = self.module("blob_fetch", dict(reference="oci://" + name, dest=dest, mode="0755"))
                     if not result["downloaded"]:
@@ -297,7 +302,6 @@ def machine():
                 if line.startswith("model name"):
                     info["cpu"] = line.split(":", 1)[1].strip()
                     break
-        info["loadavg_at_start"] = os.getloadavg()
     except OSError:
         pass
     info["oras"] = tools.oras_version()
@@ -329,6 +333,7 @@ def main(argv=None):
         sys.exit("not enough free disk in %s: need about %d MiB, have %d MiB" % (workdir, need // MIB, free // MIB))
     bench = Bench(args, workdir)
     started = time.time()
+    load_at_start = os.getloadavg()
     try:
         bench.registry = Registry(os.path.join(workdir, "registry")).start()
         for size in sizes:
@@ -352,6 +357,7 @@ def main(argv=None):
         "results": dict((str(k), v) for k, v in summary.items()),
         "targets": targets,
     }
+    report["machine"]["loadavg_at_start"] = load_at_start
     report["machine"]["loadavg_at_end"] = os.getloadavg()
     print(bench.table(summary))
     print()
