@@ -89,12 +89,12 @@ options:
       - V(monolithic) (portable, works with every registry) hashes the file first, asks the registry whether it
         has the blob (HEAD) and, if not, sends it in one streamed C(PUT ?digest=) (two reads of the file).
       - V(stream) reads the file once. It sends the file in one streamed C(PATCH) while hashing it, then
-        finishes the upload with a C(PUT ?digest=) without a body. This is faster for new content (the hashing
-        overlaps the transfer). It cannot ask the registry first, so it is only used when the tag has no layer of
+        finishes the upload with a C(PUT ?digest=) without a body. This can be faster for new content (the
+        hashing overlaps the transfer, see C(docs/performance.md)). It cannot ask the registry first, so it is only used when the tag has no layer of
         the same title and size yet (otherwise the file is hashed first as in V(monolithic), so an unchanged
         re-push still sends nothing). Registries that cap or refuse large C(PATCH) bodies (GHCR, ECR, GAR)
         make the module fall back to V(monolithic) for that blob, with a warning.
-      - A digest known in advance (O(digests), the digest cache) always gives one pass: a monolithic C(PUT) that
+      - A digest known in advance (O(digests), the digest cache) always gives one pass, a monolithic C(PUT) that
         the registry verifies.
     type: str
     choices: [monolithic, stream]
