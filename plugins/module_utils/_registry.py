@@ -502,7 +502,7 @@ class RegistryClient:
             except RegistryConnectionError as e:
                 if attempt >= self.retries:
                     raise RegistryConnectionError("%s (gave up after %d attempts; option retries)"
-                                                  % (str(e).split(" (gave up after")[0], attempt + 1))
+                                                  % (str(e).partition(" (gave up after")[0], attempt + 1))
                 self._sleep_before_retry(attempt, e.retry_after)
                 attempt += 1
                 continue
