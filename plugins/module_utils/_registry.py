@@ -438,6 +438,9 @@ class RegistryClient:
                 raise RegistryNotFoundError("%s: %s answered 404 without a registry error: is %s an OCI registry "
                                             "(and the path right)?" % (what, self.where, self.registry))
             raise RegistryNotFoundError("%s: not found in %s%s" % (what, self.where, suffix))
+        if resp.status == 400 and "MANIFEST_BLOB_UNKNOWN" in codes:
+            raise RegistryNotFoundError("%s: %s does not have a blob the manifest names (gave up after %d attempts; "
+                                        "option retries)%s" % (what, self.where, self.retries + 1, suffix))
         if resp.status == 400 and "DIGEST_INVALID" in codes:
             raise RegistryDigestError("%s: %s rejected the upload: the content does not match its digest%s"
                                       % (what, self.where, suffix))
@@ -615,7 +618,18 @@ class RegistryClient:
         return resp.status == 200
 
     def put_manifest(self, ref, data, media_type):
-        resp = self.request("PUT", self.url("manifests/" + ref), {"Content-Type": media_type}, BytesBody(data))
+        attempt = 0
+        while True:
+            resp = self.request("PUT", self.url("manifests/" + ref), {"Content-Type": media_type}, BytesBody(data))
+            # distribution rewrites a repository's blob link in place when another client commits the same
+            # blob (the empty config, a shared layer) at the same moment; a manifest PUT that reads the link
+            # meanwhile gets MANIFEST_BLOB_UNKNOWN for a blob that is there. Retry with backoff.
+            if (resp.status == 400 and "MANIFEST_BLOB_UNKNOWN" in _error_codes(resp.body)
+                    and attempt < self.retries):
+                self._sleep_before_retry(attempt, None)
+                attempt += 1
+                continue
+            break
         if resp.status not in (200, 201, 202):
             self._fail(resp, "pushing manifest %s" % ref)
         return "sha256:" + hashlib.sha256(data).hexdigest()

@@ -22,14 +22,14 @@ def get(url, accept=None, method="GET"):
 
 def check_tag(host, repository, tag):
     """-> manifest; asserts every referenced blob is there, with its size, and hashes to its digest."""
-    _, body, headers = get("http://%s/v2/%s/manifests/%s" % (host, repository, tag),
-                           "application/vnd.oci.image.manifest.v1+json")
+    _status, body, headers = get("http://%s/v2/%s/manifests/%s" % (host, repository, tag),
+                                 "application/vnd.oci.image.manifest.v1+json")
     assert headers["Docker-Content-Digest"] == "sha256:" + hashlib.sha256(body).hexdigest()
     manifest = json.loads(body)
     for desc in [manifest["config"]] + manifest["layers"]:
-        status, _, h = get("http://%s/v2/%s/blobs/%s" % (host, repository, desc["digest"]), method="HEAD")
+        status, _body, h = get("http://%s/v2/%s/blobs/%s" % (host, repository, desc["digest"]), method="HEAD")
         assert status == 200 and int(h["Content-Length"]) == desc["size"]
-        _, data, _ = get("http://%s/v2/%s/blobs/%s" % (host, repository, desc["digest"]))
+        _status, data, _headers = get("http://%s/v2/%s/blobs/%s" % (host, repository, desc["digest"]))
         assert "sha256:" + hashlib.sha256(data).hexdigest() == desc["digest"]
     return manifest
 
@@ -81,7 +81,7 @@ def test_different_tags_one_repository(registry, run_module, tmp_path, cache_env
     with ThreadPool(N) as pool:
         results = pool.map(push, range(N))
     assert [r["msg"] for r in results if r.get("failed")] == []
-    _, body, _ = get("http://%s/v2/%s/tags/list" % (registry.host, repository))
+    _status, body, _headers = get("http://%s/v2/%s/tags/list" % (registry.host, repository))
     assert sorted(json.loads(body)["tags"]) == sorted("t%d" % i for i in range(N))
     for i in range(N):
         manifest = check_tag(registry.host, repository, "t%d" % i)
@@ -90,3 +90,26 @@ def test_different_tags_one_repository(registry, run_module, tmp_path, cache_env
         info = run_module("artifact_info", dict(reference="%s/%s:t%d" % (registry.host, repository, i),
                                                 plain_http=True), expect_fail=False)
         assert info["blob_digest"] == results[i]["layers"][0]["digest"]
+
+
+BLOB_UNKNOWN = b'{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry"}]}'
+
+
+def test_manifest_blob_unknown_race_is_retried(registry, run_module, tmp_path):
+    """What the concurrent runs hit first: distribution answered a manifest PUT with MANIFEST_BLOB_UNKNOWN
+    for a blob another client was committing at that moment. The PUT is retried (bounded)."""
+    from tests.harness.faultproxy import FaultProxy
+    payload = tmp_path / "k0s"
+    payload.write_bytes(os.urandom(100000))
+    with FaultProxy(registry.host) as proxy:
+        rule = proxy.add("PUT", r"/manifests/", "status", count=2, status=400, body=BLOB_UNKNOWN)
+        ok = run_module("artifact_push", dict(reference=proxy.host + "/concurrent/race:v1", files=[str(payload)],
+                                              plain_http=True), expect_fail=False)
+        assert rule.hits == 2 and ok["changed"] is True
+        check_tag(registry.host, "concurrent/race", "v1")
+        rule = proxy.add("PUT", r"/manifests/", "status", count=100, status=400, body=BLOB_UNKNOWN)
+        failed = run_module("artifact_push", dict(reference=proxy.host + "/concurrent/race:v2", files=[str(payload)],
+                                                  plain_http=True, retries=1), expect_fail=True)
+    assert rule.hits == 2
+    assert "does not have a blob the manifest names" in failed["msg"] and "concurrent/race" in failed["msg"]
+    assert "does not match" not in failed["msg"]

@@ -18,7 +18,8 @@ CHUNK = 1 << 20
 
 
 class Rule:
-    def __init__(self, method, path, action, count=1, status=503, retry_after=None):
+    def __init__(self, method, path, action, count=1, status=503, retry_after=None, body=None):
+        self.body = body
         self.method = method
         self.path = re.compile(path)
         self.action = action
@@ -106,7 +107,8 @@ class FaultProxy:
                     headers = {"Content-Type": "application/json"}
                     if rule.retry_after is not None:
                         headers["Retry-After"] = str(rule.retry_after)
-                    self._send_simple(rule.status, headers, b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}')
+                    self._send_simple(rule.status, headers,
+                                      rule.body or b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}')
                     return
                 if self.path.startswith("/token"):
                     self._token()
@@ -182,8 +184,9 @@ class FaultProxy:
     def host(self):
         return "127.0.0.1:%d" % self.port
 
-    def add(self, method, path, action, count=1, status=503, retry_after=None):
-        rule = Rule(method, path, action, count, status, retry_after)
+    def add(self, method, path, action, count=1, status=503, retry_after=None, body=None):
+        """``body``: the JSON error body of a ``status`` answer (default: an UNAVAILABLE error)."""
+        rule = Rule(method, path, action, count, status, retry_after, body)
         with self.lock:
             self.rules.append(rule)
         return rule
