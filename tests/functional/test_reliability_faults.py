@@ -4,6 +4,7 @@ Retry-After on every step including the blob GET. Invariant everywhere: a manife
 blob the registry lacks, and a re-run completes."""
 import glob
 import hashlib
+import json
 import os
 import threading
 import time
@@ -47,15 +48,14 @@ def http(method, url, accept=None):
 def assert_consistent(host, repository, tag):
     """If the tag exists, every blob its manifest names (config and layers) is there with its size.
     Returns the manifest (or None when the tag does not exist)."""
-    import json
-    status, body, _ = http("GET", "http://%s/v2/%s/manifests/%s" % (host, repository, tag),
-                           "application/vnd.oci.image.manifest.v1+json")
+    status, body, _headers = http("GET", "http://%s/v2/%s/manifests/%s" % (host, repository, tag),
+                                  "application/vnd.oci.image.manifest.v1+json")
     if status == 404:
         return None
     assert status == 200, body
     manifest = json.loads(body)
     for desc in [manifest["config"]] + manifest["layers"]:
-        st, _, headers = http("HEAD", "http://%s/v2/%s/blobs/%s" % (host, repository, desc["digest"]))
+        st, _body, headers = http("HEAD", "http://%s/v2/%s/blobs/%s" % (host, repository, desc["digest"]))
         assert st == 200, "manifest %s:%s references missing blob %s" % (repository, tag, desc["digest"])
         assert int(headers["Content-Length"]) == desc["size"]
     return manifest
