@@ -58,7 +58,9 @@ stage_build() {
   local out="$WORK/build" inst="$WORK/installed"
   mkdir -p "$out" "$inst"
   (cd "$COLL" && ansible-galaxy collection build --output-path "$out" --force) &&
-  ansible-galaxy collection install --no-deps --offline -p "$inst" "$out"/k0smotron-oci-*.tar.gz &&
+  ANSIBLE_COLLECTIONS_PATH="$inst" ansible-galaxy collection install --no-deps --offline --force -p "$inst" \
+    "$out"/k0smotron-oci-*.tar.gz &&
+  test -f "$inst/ansible_collections/k0smotron/oci/MANIFEST.json" &&
   for p in artifact_push artifact_info blob_fetch index_push; do
     ANSIBLE_COLLECTIONS_PATH="$inst" ansible-doc "k0smotron.oci.$p" >/dev/null || return 1
   done &&

@@ -187,14 +187,14 @@ def test_seed_example(render, k0s_artifact, api_version):
     if api_version == "v1beta1":
         return
     # Unchanged inputs: nothing changes on a second run.
-    proc2, _, objs2 = render(seed_vars(k0s_artifact, api_version), out=out)
+    proc2, dummy, objs2 = render(seed_vars(k0s_artifact, api_version), out=out)
     assert re.search(r"changed=0\s", proc2.stdout), proc2.stdout[-2000:]
     assert objs2 == objs
 
 
 @pytest.mark.parametrize("api_version", ["v1beta1", "v1beta2"])
 def test_ignition_and_workers(render, k0s_artifact, api_version):
-    _, out, objs = render(seed_vars(k0s_artifact, api_version, control_plane_provisioner="ignition",
+    dummy, out, objs = render(seed_vars(k0s_artifact, api_version, control_plane_provisioner="ignition",
                                     control_plane_workers_enabled=True,
                                     control_plane_ignition_additional_config="variant: flatcar\nversion: 1.1.0\n"))
     assert_valid(out)
@@ -226,7 +226,7 @@ def test_ignition_and_workers(render, k0s_artifact, api_version):
 
 def test_mixed_versions_and_own_infrastructure(render):
     """k0smotron v1beta1 objects with CAPI v1beta2 core objects, no AWS objects (bring your own), existing Secret."""
-    _, out, objs = render({
+    dummy, out, objs = render({
         "control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
         "control_plane_api_version": "v1beta1", "control_plane_cluster_api_version": "v1beta2",
         "control_plane_registry_secret_name": "my-pull-secret", "control_plane_infrastructure": "none",
@@ -248,7 +248,7 @@ def test_mixed_versions_and_own_infrastructure(render):
 
 def test_check_mode_writes_nothing(render, tmp_path):
     out = str(tmp_path / "never")
-    proc, _, objs = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST},
+    proc, dummy, objs = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST},
                            check=True, out=out)
     assert objs == {} and not os.path.exists(out)
 
@@ -257,7 +257,7 @@ def test_check_mode_writes_nothing(render, tmp_path):
 
 def test_manifest_digest_instead_of_blob_digest(render, k0s_artifact):
     url = "oci://%s/cp/k0s@%s" % (k0s_artifact["host"], k0s_artifact["manifest_digest"])
-    proc, _, _ = render(seed_vars(k0s_artifact, "v1beta2", control_plane_download_url=url), expect_ok=False)
+    proc, dummy, dummy = render(seed_vars(k0s_artifact, "v1beta2", control_plane_download_url=url), expect_ok=False)
     assert proc.returncode != 0
     assert "MANIFEST digest" in proc.stdout
     assert k0s_artifact["download_url"] in proc.stdout
@@ -270,19 +270,19 @@ def test_manifest_digest_instead_of_blob_digest(render, k0s_artifact):
     ("oci://registry.example.com/k0s/k0s@sha256:abcdefg123456789", "sha256"),
 ])
 def test_bad_download_url(render, url, needle):
-    proc, _, _ = render({"control_plane_download_url": url}, expect_ok=False)
+    proc, dummy, dummy = render({"control_plane_download_url": url}, expect_ok=False)
     assert proc.returncode != 0
     assert "control_plane_download_url is not usable" in proc.stdout
     assert needle in proc.stdout
 
 
 def test_no_download_url(render):
-    proc, _, _ = render({}, expect_ok=False)
+    proc, dummy, dummy = render({}, expect_ok=False)
     assert "Set control_plane_download_url" in proc.stdout
 
 
 def test_quoted_pre_command_refused(render):
-    proc, _, _ = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+    proc, dummy, dummy = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
                          "control_plane_pre_commands": ['echo "${HOME}"']}, expect_ok=False)
     assert "not plain lines" in proc.stdout
 
@@ -310,7 +310,7 @@ def test_present_and_absent_reach_kubernetes_core(render, tmp_path, state):
     from tests.harness.registry import free_port
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG % free_port())
-    proc, _, objs = render({"control_plane_state": state, "control_plane_kubeconfig": str(kubeconfig),
+    proc, dummy, objs = render({"control_plane_state": state, "control_plane_kubeconfig": str(kubeconfig),
                             "control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
                             "control_plane_registry_username": AUTH_USER, "control_plane_registry_password": AUTH_PASSWORD,
                             "control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_wait_timeout": 5},
@@ -342,7 +342,7 @@ def test_argument_specs_match_defaults():
 
 
 def test_jinja_in_k0s_config_refused(render):
-    proc, _, _ = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+    proc, dummy, dummy = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
                          "control_plane_oras_checksums": {"amd64": "0" * 64},
                          "control_plane_k0s_config": {"spec": {"api": {"extraArgs": {"x": "{{ '{%' }} x"}}}}},
                         expect_ok=False)
@@ -350,7 +350,7 @@ def test_jinja_in_k0s_config_refused(render):
 
 
 def test_null_in_objects_refused(render):
-    proc, _, _ = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+    proc, dummy, dummy = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
                          "control_plane_oras_checksums": {"amd64": "0" * 64},
                          "control_plane_k0s_config": {"spec": {"api": {"extraArgs": {"x": None}}}}}, expect_ok=False)
     assert "holds a null value" in proc.stdout

@@ -15,7 +15,7 @@ import pytest
 
 from tests.harness import mirror as mirror_mod
 
-from test_control_plane import ARCH, FAKE_DIGEST, assert_node_rules, render  # noqa: F401 (render is a fixture)
+from test_control_plane import ARCH, FAKE_DIGEST, assert_node_rules, render  # noqa: F401 pylint: disable=unused-import
 
 
 def _write_files(spec):
@@ -40,7 +40,7 @@ def _render_install(render, prefix, mirror_url, api_version="v1beta2", **extra):
           "control_plane_api_version": api_version, "control_plane_oras_install_prefix": prefix,
           "control_plane_oras_base_url": mirror_url, "control_plane_oras_download_retries": 2}
     xv.update(extra)
-    _, _, objs = render(xv)
+    dummy, dummy, objs = render(xv)
     spec = objs["K0sControlPlane/aws-test"]["spec"]["k0sConfigSpec"]
     assert_node_rules(spec, api_version)
     _write_files(spec)
@@ -59,10 +59,10 @@ def _run_commands(cmds, mode, cwd):
     """mode=joined: one /bin/sh script (cloud-init runcmd); items: one /bin/sh -c per item (Ignition ExecStart)."""
     if mode == "joined":
         return [subprocess.run(["/bin/sh", "-c", "\n".join(cmds)], capture_output=True, text=True,
-                               env=_node_env(), cwd=cwd)]
+                               env=_node_env(), cwd=cwd, check=False)]
     results = []
     for cmd in cmds:
-        r = subprocess.run(["/bin/sh", "-c", cmd], capture_output=True, text=True, env=_node_env(), cwd=cwd)
+        r = subprocess.run(["/bin/sh", "-c", cmd], capture_output=True, text=True, env=_node_env(), cwd=cwd, check=False)
         results.append(r)
         if r.returncode != 0:
             break  # a oneshot unit stops at the first failing ExecStart
@@ -84,7 +84,7 @@ def test_install_script_installs_oras(installer, tmp_path, oras_mirror, registry
     wrapper = os.path.join(prefix, "bin", "oras")
     real = os.path.join(prefix, "lib", "k0smotron-oci", "oras-%s" % oras_mirror.version, "oras")
     assert os.access(real, os.X_OK) and os.access(wrapper, os.X_OK)
-    out = subprocess.run([wrapper, "version"], capture_output=True, text=True, env=_node_env())
+    out = subprocess.run([wrapper, "version"], capture_output=True, text=True, env=_node_env(), check=False)
     assert out.returncode == 0 and "Version:" in out.stdout and oras_mirror.version in out.stdout, out
 
     # Works without HOME: the real binary alone refuses a registry command, the wrapper runs it.
@@ -96,10 +96,10 @@ def test_install_script_installs_oras(installer, tmp_path, oras_mirror, registry
                                        "plain_http": True}, expect_fail=False)
     ref = res["download_url"][len("oci://"):]
     no_home = subprocess.run([real, "blob", "fetch", "--plain-http", "--output", str(d / "a"), ref],
-                             capture_output=True, text=True, env=_node_env())
+                             capture_output=True, text=True, env=_node_env(), check=False)
     assert no_home.returncode != 0 and "HOME" in no_home.stderr, no_home
     ok = subprocess.run([wrapper, "blob", "fetch", "--plain-http", "--output", str(d / "b"), ref],
-                        capture_output=True, text=True, env=_node_env())
+                        capture_output=True, text=True, env=_node_env(), check=False)
     assert ok.returncode == 0, ok
     assert mirror_mod.sha256_file(str(d / "b")) == mirror_mod.sha256_file(str(blob))
 
