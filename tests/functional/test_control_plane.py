@@ -195,8 +195,8 @@ def test_seed_example(render, k0s_artifact, api_version):
 @pytest.mark.parametrize("api_version", ["v1beta1", "v1beta2"])
 def test_ignition_and_workers(render, k0s_artifact, api_version):
     dummy, out, objs = render(seed_vars(k0s_artifact, api_version, control_plane_provisioner="ignition",
-                                    control_plane_workers_enabled=True,
-                                    control_plane_ignition_additional_config="variant: flatcar\nversion: 1.1.0\n"))
+                                        control_plane_workers_enabled=True,
+                                        control_plane_ignition_additional_config="variant: flatcar\nversion: 1.1.0\n"))
     assert_valid(out)
     assert "MachineDeployment/aws-test-md-0" in objs and "K0sWorkerConfigTemplate/aws-test-md-0" in objs
     assert "AWSMachineTemplate/aws-test-md-0" in objs
@@ -249,7 +249,7 @@ def test_mixed_versions_and_own_infrastructure(render):
 def test_check_mode_writes_nothing(render, tmp_path):
     out = str(tmp_path / "never")
     proc, dummy, objs = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST},
-                           check=True, out=out)
+                               check=True, out=out)
     assert objs == {} and not os.path.exists(out)
 
 
@@ -283,7 +283,7 @@ def test_no_download_url(render):
 
 def test_quoted_pre_command_refused(render):
     proc, dummy, dummy = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
-                         "control_plane_pre_commands": ['echo "${HOME}"']}, expect_ok=False)
+                                 "control_plane_pre_commands": ['echo "${HOME}"']}, expect_ok=False)
     assert "not plain lines" in proc.stdout
 
 
@@ -311,10 +311,10 @@ def test_present_and_absent_reach_kubernetes_core(render, tmp_path, state):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(KUBECONFIG % free_port())
     proc, dummy, objs = render({"control_plane_state": state, "control_plane_kubeconfig": str(kubeconfig),
-                            "control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
-                            "control_plane_registry_username": AUTH_USER, "control_plane_registry_password": AUTH_PASSWORD,
-                            "control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_wait_timeout": 5},
-                           expect_ok=False, out=str(tmp_path / "out"))
+                                "control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+                                "control_plane_registry_username": AUTH_USER, "control_plane_registry_password": AUTH_PASSWORD,
+                                "control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_wait_timeout": 5},
+                               expect_ok=False, out=str(tmp_path / "out"))
     assert proc.returncode != 0 and objs == {}
     assert "HTTPSConnectionPool(host='127.0.0.1'" in proc.stdout  # kubernetes.core.k8s used our kubeconfig
     items = re.findall(r"^failed: \[localhost\] \(item=([^)]*\)?)\)", proc.stdout, re.M)
@@ -343,14 +343,14 @@ def test_argument_specs_match_defaults():
 
 def test_jinja_in_k0s_config_refused(render):
     proc, dummy, dummy = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
-                         "control_plane_oras_checksums": {"amd64": "0" * 64},
-                         "control_plane_k0s_config": {"spec": {"api": {"extraArgs": {"x": "{{ '{%' }} x"}}}}},
-                        expect_ok=False)
+                                 "control_plane_oras_checksums": {"amd64": "0" * 64},
+                                 "control_plane_k0s_config": {"spec": {"api": {"extraArgs": {"x": "{{ '{%' }} x"}}}}},
+                                expect_ok=False)
     assert "Jinja opening delimiter" in proc.stdout
 
 
 def test_null_in_objects_refused(render):
     proc, dummy, dummy = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
-                         "control_plane_oras_checksums": {"amd64": "0" * 64},
-                         "control_plane_k0s_config": {"spec": {"api": {"extraArgs": {"x": None}}}}}, expect_ok=False)
+                                 "control_plane_oras_checksums": {"amd64": "0" * 64},
+                                 "control_plane_k0s_config": {"spec": {"api": {"extraArgs": {"x": None}}}}}, expect_ok=False)
     assert "holds a null value" in proc.stdout
