@@ -214,9 +214,6 @@ class RegistryClient:
                 self._ssl.verify_mode = ssl.CERT_NONE
         self._conns = {}
         self._auth_header = None
-        self._auth_scheme = None
-        self.bytes_sent = 0
-        self.requests = 0
 
     # ------------------------------------------------------------------ plumbing
     @property
@@ -251,7 +248,6 @@ class RegistryClient:
         parts = urlsplit(url)
         path = parts.path + ("?" + parts.query if parts.query else "")
         conn = self._connection(parts.scheme, parts.netloc)
-        self.requests += 1
         try:
             conn.putrequest(method, path, skip_accept_encoding=True)
             for key, value in headers.items():
@@ -260,7 +256,6 @@ class RegistryClient:
             conn.endheaders()
             if body is not None:
                 body.send(conn)
-                self.bytes_sent += body.length
             return conn.getresponse()
         except ssl.SSLCertVerificationError as e:
             self._drop_connection(parts.scheme, parts.netloc)
@@ -301,16 +296,33 @@ class RegistryClient:
         if delay > 0:
             self.sleep(delay)
 
+    def _with_retries(self, step, retries=None):
+        """``step()`` until it returns; a _Retryable failure backs off (Retry-After, else exponential) and
+        tries again, at most ``retries`` times (default: the client's)."""
+        retries = self.retries if retries is None else retries
+        attempt = 0
+        while True:
+            try:
+                return step()
+            except _Retryable as e:
+                if attempt >= retries:
+                    raise RegistryConnectionError("%s (gave up after %d attempts; option retries)" % (e, attempt + 1),
+                                                  e.retry_after)
+                self._sleep_before_retry(attempt, e.retry_after)
+                attempt += 1
+
     def request(self, method, url, headers=None, body=None, stream=False, redirects=True, retries=None):
         """One HTTP exchange with auth, retries (connection errors, 429, 5xx) and safe redirects.
 
         Returns a Response; the body is read unless ``stream`` (then the caller reads ``raw``).
         ``retries`` overrides the client's count (0: the caller restarts a non-repeatable step itself).
+        Every retry starts over at ``url``: a presigned redirect may have expired.
         """
-        retries = self.retries if retries is None else retries
         headers = dict(headers or {})
+        return self._with_retries(lambda: self._exchange(method, url, headers, body, stream, redirects), retries)
+
+    def _exchange(self, method, url, headers, body, stream, redirects):
         authed_once = False
-        attempt = 0
         hops = 0
         target = url
         while True:
@@ -318,33 +330,24 @@ class RegistryClient:
             # Never forward Authorization to another host (S3/CDN redirects carry their own signature).
             if self._auth_header and urlsplit(target).netloc == self.registry:
                 send_headers["Authorization"] = self._auth_header
-            try:
-                raw = self._attempt(method, target, send_headers, body)
-                status = raw.status
-                if status == 401 and not authed_once and urlsplit(target).netloc == self.registry:
-                    raw.read()
-                    authed_once = True
-                    self._authenticate(raw.getheader("WWW-Authenticate"))
-                    continue
-                if status == 429 or 500 <= status < 600 and status != 501:
-                    detail = _error_detail(raw.read())
-                    raise _Retryable("%s answered %d %s%s" % (self._host_words(urlsplit(target).netloc), status,
-                                                              raw.reason, (": " + detail) if detail else ""),
-                                     _retry_after_seconds(raw.getheader("Retry-After")))
-                if redirects and status in (301, 302, 303, 307, 308) and method in ("GET", "HEAD"):
-                    raw.read()
-                    hops += 1
-                    if hops > MAX_REDIRECTS:
-                        raise RegistryError("too many redirects from %s" % self.where)
-                    target = urljoin(target, raw.getheader("Location"))
-                    continue
-            except _Retryable as e:
-                if attempt >= retries:
-                    raise RegistryConnectionError("%s (gave up after %d attempts; option retries)" % (e, attempt + 1),
-                                                  e.retry_after)
-                self._sleep_before_retry(attempt, e.retry_after)
-                attempt += 1
-                target, hops = url, 0  # a presigned redirect may have expired: start over
+            raw = self._attempt(method, target, send_headers, body)
+            status = raw.status
+            if status == 401 and not authed_once and urlsplit(target).netloc == self.registry:
+                raw.read()
+                authed_once = True
+                self._authenticate(raw.getheader("WWW-Authenticate"))
+                continue
+            if status == 429 or 500 <= status < 600 and status != 501:
+                detail = _error_detail(raw.read())
+                raise _Retryable("%s answered %d %s%s" % (self._host_words(urlsplit(target).netloc), status,
+                                                          raw.reason, (": " + detail) if detail else ""),
+                                 _retry_after_seconds(raw.getheader("Retry-After")))
+            if redirects and status in (301, 302, 303, 307, 308) and method in ("GET", "HEAD"):
+                raw.read()
+                hops += 1
+                if hops > MAX_REDIRECTS:
+                    raise RegistryError("too many redirects from %s" % self.where)
+                target = urljoin(target, raw.getheader("Location"))
                 continue
             if stream:
                 return Response(raw)
@@ -360,10 +363,8 @@ class RegistryClient:
                                         "and password, or log in so that %s has an entry" % (self.where, creds.source))
             token = "%s:%s" % (creds.username or "", creds.password or "")
             self._auth_header = "Basic " + base64.b64encode(token.encode("utf-8")).decode("ascii")
-            self._auth_scheme = "basic"
         elif scheme == "bearer":
             self._auth_header = "Bearer " + self._fetch_token(params)
-            self._auth_scheme = "bearer"
         else:
             raise RegistryAuthError("%s answered 401 with an unsupported challenge %r" % (self.where, scheme))
 
@@ -391,21 +392,16 @@ class RegistryClient:
             if creds.username or creds.password:
                 pair = "%s:%s" % (creds.username or "", creds.password or "")
                 headers["Authorization"] = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
-        attempt = 0
-        while True:
-            try:
-                raw = self._attempt(method, url, headers, body)
-                data = raw.read()
-                if raw.status == 429 or 500 <= raw.status < 600:
-                    raise _Retryable("token service %s answered %d" % (urlsplit(realm).netloc, raw.status),
-                                     _retry_after_seconds(raw.getheader("Retry-After")))
-            except _Retryable as e:
-                if attempt >= self.retries:
-                    raise RegistryConnectionError("%s (gave up after %d attempts; option retries)" % (e, attempt + 1))
-                self._sleep_before_retry(attempt, e.retry_after)
-                attempt += 1
-                continue
-            break
+
+        def token_request():
+            raw = self._attempt(method, url, headers, body)
+            data = raw.read()
+            if raw.status == 429 or 500 <= raw.status < 600:
+                raise _Retryable("token service %s answered %d" % (urlsplit(realm).netloc, raw.status),
+                                 _retry_after_seconds(raw.getheader("Retry-After")))
+            return raw, data
+
+        raw, data = self._with_retries(token_request)
         if raw.status in (401, 403):
             raise RegistryAuthError(
                 "token service %s refused %s for %s (%d): check username and password (or the entry in %s)"

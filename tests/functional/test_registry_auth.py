@@ -94,6 +94,8 @@ def test_credentials_from_env_fallback(auth_registry, run_module, payload):
 
 
 def test_credential_helper(auth_registry, run_module, payload, tmp_path):
+    run_module("artifact_push", tls(auth_registry, reference=auth_registry.host + "/private/k0s:helper", files=[payload],
+                                    username=AUTH_USER, password=AUTH_PASSWORD), expect_fail=False)
     bindir = tmp_path / "bin"
     bindir.mkdir()
     helper = bindir / "docker-credential-k0stest"
@@ -103,7 +105,7 @@ def test_credential_helper(auth_registry, run_module, payload, tmp_path):
     helper.chmod(0o755)
     cfg = tmp_path / "config.json"
     cfg.write_text(json.dumps({"credHelpers": {auth_registry.host: "k0stest"}}))
-    result = run_module("artifact_info", tls(auth_registry, reference=auth_registry.host + "/private/k0s:v1",
+    result = run_module("artifact_info", tls(auth_registry, reference=auth_registry.host + "/private/k0s:helper",
                                              config_path=str(cfg)),
                         env={"PATH": str(bindir) + os.pathsep + os.environ["PATH"]}, expect_fail=False)
     assert result["title"] == "k0s"
