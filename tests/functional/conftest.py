@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
 
 from tests.harness import mirror as mirror_mod  # noqa: E402
 from tests.harness import tools  # noqa: E402
+from tests.harness.faultproxy import FaultProxy  # noqa: E402
 from tests.harness.modules import ModuleRunner  # noqa: E402
 from tests.harness.registry import Registry  # noqa: E402
 
@@ -46,6 +47,13 @@ def auth_registry(tmp_path_factory):
     reg.start()
     yield reg
     reg.stop()
+
+
+@pytest.fixture()
+def proxy(registry):
+    """A fault-injecting proxy in front of the plain registry (rules: proxy.add(...))."""
+    with FaultProxy(registry.host) as p:
+        yield p
 
 
 @pytest.fixture(scope="session")

@@ -4,14 +4,6 @@ import os
 
 import pytest
 
-from tests.harness.faultproxy import FaultProxy
-
-
-@pytest.fixture()
-def proxy(registry):
-    with FaultProxy(registry.host) as p:
-        yield p
-
 
 @pytest.fixture()
 def payload(tmp_path):

@@ -14,6 +14,7 @@ from conftest import AUTH_PASSWORD, AUTH_USER
 from tests.harness import mirror as mirror_mod
 from tests.harness.faultproxy import FaultProxy
 from tests.harness.tools import ROOT
+from test_node_roles import node_vars as node_roles_vars
 
 BASIC = base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode()
 
@@ -139,21 +140,7 @@ def node_vars(tmp_path, auth_registry, oras_mirror, pushed_k0s, method):
     prefix = tmp_path / "prefix"
     for d in ("bin", "lib", "root"):
         (prefix / d).mkdir(parents=True, exist_ok=True)
-    return {
-        "oras_version": oras_mirror.version,
-        "oras_base_url": oras_mirror.url,
-        "oras_install_dir": str(prefix / "lib" / "k0smotron-oci"),
-        "oras_bin_dir": str(prefix / "bin"),
-        "oras_download_retries": 1,
-        "oras_download_delay": 0,
-        "k0s_binary_fetch_method": method,
-        "k0s_binary_download_url": pushed_k0s["url"],
-        "k0s_binary_install_path": str(prefix / "bin" / "k0s"),
-        "k0s_binary_docker_config_path": str(prefix / "root" / ".docker" / "config.json"),
-        "k0s_binary_registry_username": AUTH_USER,
-        "k0s_binary_registry_password": AUTH_PASSWORD,
-        "k0s_binary_registry_ca_path": auth_registry.ca["ca"],
-    }
+    return node_roles_vars(prefix, auth_registry, oras_mirror, pushed_k0s, method)
 
 
 @pytest.mark.parametrize("method", ["module", "oras"])

@@ -14,6 +14,8 @@ import secrets
 import socket
 import threading
 
+from .servers import ThreadedServer
+
 CHUNK = 1 << 20
 
 
@@ -32,7 +34,7 @@ class Rule:
         return (self.method in (None, method)) and self.path.search(path) and self.hits < self.count
 
 
-class FaultProxy:
+class FaultProxy(ThreadedServer):
     def __init__(self, upstream_host, bearer_users=None):
         self.upstream_host = upstream_host
         self.rules = []
@@ -175,10 +177,7 @@ class FaultProxy:
 
             do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_one
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        ThreadedServer.__init__(self, Handler)
 
     @property
     def host(self):
@@ -195,17 +194,3 @@ class FaultProxy:
         with self.lock:
             self.rules = []
             self.log = []
-
-    def start(self):
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()

@@ -6,7 +6,8 @@ import io
 import os
 import shutil
 import tarfile
-import threading
+
+from .servers import ThreadedServer
 
 
 def sha256_file(path):
@@ -22,34 +23,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-class Mirror:
+class Mirror(ThreadedServer):
     """Serves ``root`` on 127.0.0.1 from a thread. ``url`` is the base URL."""
 
     def __init__(self, root):
         self.root = root
         os.makedirs(root, exist_ok=True)
-        handler = functools.partial(_QuietHandler, directory=root)
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.thread = None
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self.httpd.server_address[1]
-
-    def start(self):
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        ThreadedServer.__init__(self, functools.partial(_QuietHandler, directory=root))
 
 
 def _tar_gz(dest, members):
