@@ -84,6 +84,17 @@ def oras_mirror(tmp_path_factory, oras):
 
 
 @pytest.fixture(scope="session")
+def tampered_mirror(tmp_path_factory, oras, oras_mirror):
+    """An ORAS mirror whose tarball for this machine's arch was swapped, after the checksums were written,
+    for a valid tarball holding another program: only a checksum check catches it."""
+    root = str(tmp_path_factory.mktemp("oras-mirror-tampered"))
+    mirror_mod.build_oras_mirror(root, oras, oras_mirror.version, tamper=tools.HOST_ARCH)
+    m = mirror_mod.Mirror(root).start()
+    yield m
+    m.stop()
+
+
+@pytest.fixture(scope="session")
 def run_module(collections_dir):
     return ModuleRunner(collections_dir)
 

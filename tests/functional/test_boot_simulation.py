@@ -128,15 +128,6 @@ mv oras-install/oras /usr/local/bin/
 """
 
 
-@pytest.fixture(scope="module")
-def tampered_mirror(tmp_path_factory, oras, oras_mirror):
-    root = str(tmp_path_factory.mktemp("oras-mirror-tampered"))
-    mirror_mod.build_oras_mirror(root, oras, oras_mirror.version, arches=("amd64", "arm64", "armv7"), tamper="amd64")
-    m = mirror_mod.Mirror(root).start()
-    yield m
-    m.stop()
-
-
 def _variants(k0s_artifact, oras_mirror, tampered_mirror, dead_url):
     """Every rendering the tests boot, by name: (api_version, provisioner, overrides)."""
     pinned = {"control_plane_artifact_reference": "", "control_plane_download_url": k0s_artifact["download_url"]}

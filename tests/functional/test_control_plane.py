@@ -11,7 +11,6 @@ import base64
 import glob
 import json
 import os
-import platform
 import re
 import stat
 
@@ -19,6 +18,7 @@ import pytest
 import yaml
 
 from tests.harness import mirror as mirror_mod
+from tests.harness import tools
 from tests.harness import schemas
 from tests.harness.tools import ROOT
 
@@ -27,7 +27,7 @@ from conftest import AUTH_PASSWORD, AUTH_USER
 PLAYBOOK = os.path.join(ROOT, "playbooks", "control_plane.yml")
 PLAIN_COMMAND = re.compile(r"^[^'\"`$%{}\\\n\r]+$")
 JINJA = re.compile(r"\{[{%#]")
-ARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "armv7"}.get(platform.machine(), "amd64")
+ARCH = tools.HOST_ARCH
 FAKE_DIGEST = "sha256:" + "ab" * 32
 
 

@@ -109,15 +109,6 @@ def test_install_script_installs_oras(installer, tmp_path, oras_mirror, registry
     assert "already installed" in again[-1].stderr
 
 
-@pytest.fixture(scope="module")
-def tampered_mirror(tmp_path_factory, oras, oras_mirror):
-    root = str(tmp_path_factory.mktemp("cp-oras-tampered"))
-    mirror_mod.build_oras_mirror(root, oras, oras_mirror.version, tamper=ARCH)
-    m = mirror_mod.Mirror(root).start()
-    yield m
-    m.stop()
-
-
 def test_install_script_refuses_tampered_tarball(render, tmp_path, tampered_mirror):
     prefix = str(tmp_path / "prefix")
     cmds = _render_install(render, prefix, tampered_mirror.url)

@@ -7,7 +7,6 @@ import base64
 import hashlib
 import json
 import os
-import platform
 import re
 import stat
 import subprocess
@@ -17,8 +16,9 @@ import pytest
 
 from conftest import AUTH_PASSWORD, AUTH_USER
 from tests.harness import mirror as mirror_mod
+from tests.harness import tools
 
-ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "armv7"}.get(platform.machine(), platform.machine())
+ARCH = tools.HOST_ARCH
 TAG = "v1.34.1-k0s.0"
 
 
@@ -64,16 +64,6 @@ def pushed(auth_registry, oras, tmp_path_factory):
         "reference": ref,
         "url": "oci://%s/node-roles/k0s@sha256:%s" % (auth_registry.host, digest),
     }
-
-
-@pytest.fixture(scope="module")
-def tampered_mirror(oras, oras_mirror, tmp_path_factory):
-    """An ORAS mirror whose tarball for this arch is a valid tarball with another program."""
-    root = str(tmp_path_factory.mktemp("oras-mirror-tampered"))
-    mirror_mod.build_oras_mirror(root, oras, oras_mirror.version, tamper=ARCH)
-    m = mirror_mod.Mirror(root).start()
-    yield m
-    m.stop()
 
 
 @pytest.fixture()

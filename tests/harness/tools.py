@@ -1,11 +1,14 @@
 """Where the tools installed by scripts/setup.sh live."""
 import os
+import platform
 import shutil
 import subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOLS = os.path.join(ROOT, ".tools")
 VENV = os.path.join(ROOT, ".venv")
+# This machine's architecture in release-asset terms (ORAS: amd64/arm64/armv7), i.e. the simulated node's.
+HOST_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "armv7"}.get(platform.machine(), "amd64")
 
 
 def oras_path():
