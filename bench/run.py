@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark the k0smotron.oci modules against the ORAS CLI on one machine, one registry, one run.
 
     .venv/bin/python bench/run.py [--sizes 16,256,1024] [--runs 3] [--json bench/results/latest.json]
@@ -110,10 +109,9 @@ class Bench:
     def command(self, cmd, env, cwd=None):
         proc = run_measured(cmd, env=env, cwd=cwd)
         if proc["rc"] != 0:
-            raise RuntimeError("%s failed (rc %s):\n%s\n%s" % (" ".join(cmd), proc["rc"], proc["stdout"][-2000:],
-                                                                proc["stderr"][-2000:]))
-        return proc, {"seconds": proc["seconds"], "cpu_seconds": proc["cpu_seconds"],
-                                                                   "maxrss_mib": proc["maxrss_mib"]}
+            raise RuntimeError("%s failed (rc %s):\n%s\n%s"
+                               % (" ".join(cmd), proc["rc"], proc["stdout"][-2000:], proc["stderr"][-2000:]))
+        return proc, {"seconds": proc["seconds"], "cpu_seconds": proc["cpu_seconds"], "maxrss_mib": proc["maxrss_mib"]}
 
     def oras_cmd(self, *args, **kwargs):
         return self.command([self.oras] + list(args), self.oras_env, **kwargs)
@@ -306,14 +304,14 @@ def machine():
         pass
     info["oras"] = tools.oras_version()
     try:
-        info["registry"] = subprocess.run(["docker-registry", "--version"], capture_output=True, text=True).stdout.strip()
+        info["registry"] = subprocess.run(["docker-registry", "--version"], capture_output=True, text=True, check=False).stdout.strip()
     except OSError:
         pass
     return info
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--sizes", default="16,256,1024", help="blob sizes in MiB, comma-separated")
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (the median is reported)")
     parser.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "latest.json"),
