@@ -17,6 +17,7 @@ if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; 
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker-registry apache2-utils >/dev/null
 fi
+command -v busybox >/dev/null || { log "installing busybox (ash, for the node-side sh tests)"; $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq busybox >/dev/null; }
 # The Debian package starts a service on :5000 where systemd runs; the tests start their own.
 
 # --- ORAS CLI from Debian trixie, unpacked without touching the system's apt sources ---------
