@@ -77,7 +77,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._common import EXPECTED_ERRORS
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry import params_from_options
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import params_from_options
 from ansible_collections.k0smotron.oci.plugins.module_utils._resolve import resolve
 
 

@@ -15,10 +15,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import DockerConfigError
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import ReferenceError
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry import (
-    REGISTRY_ARG_SPEC,
-    RegistryError,
-)
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import RegistryError
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import REGISTRY_ARG_SPEC
 
 
 class ModuleInputError(ValueError):

@@ -14,7 +14,7 @@ import json
 import time
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import ReferenceError
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry import OCI_INDEX, OCI_MANIFEST
+from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import OCI_INDEX, OCI_MANIFEST
 
 EMPTY_MEDIA_TYPE = "application/vnd.oci.empty.v1+json"
 EMPTY_DATA = b"{}"

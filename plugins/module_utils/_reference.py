@@ -16,11 +16,13 @@ import re
 
 DOWNLOAD_SCHEME = "oci://"
 
-_HOST_RE = re.compile(r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?$"
-                      r"|^\[[0-9a-fA-F:.]+\](?::[0-9]{1,5})?$")
-_COMPONENT_RE = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
-_TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
-_DIGEST_RE = re.compile(r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
+# Full-match patterns only (re.fullmatch): "$" would also accept a trailing newline.
+_HOST_RE = re.compile(r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]{1,5})?"
+                      r"|\[[0-9a-fA-F:.]+\](?::[0-9]{1,5})?")
+_COMPONENT_RE = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*")
+_TAG_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST_RE = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}")
+_HEX_RE = re.compile(r"[a-fA-F0-9]*")
 _DIGEST_LENGTHS = {"sha256": 64, "sha512": 128}
 
 
@@ -39,11 +41,20 @@ def validate_digest(digest, what="digest"):
     if len(hexpart) != want:
         raise ReferenceError("%s %r has %d characters after '%s:', expected %d hex characters"
                              % (what, digest, len(hexpart), algorithm, want))
-    if not re.match(r"^[a-fA-F0-9]*$", hexpart):
+    if not _HEX_RE.fullmatch(hexpart):
         raise ReferenceError("%s %r has non-hex characters after '%s:'" % (what, digest, algorithm))
     if hexpart != hexpart.lower():
         raise ReferenceError("%s %r must be lowercase hex" % (what, digest))
     return digest
+
+
+def is_digest(text):
+    """True for ``sha256:<64 lowercase hex>`` or ``sha512:<128 lowercase hex>``, nothing else."""
+    return isinstance(text, str) and _DIGEST_RE.fullmatch(text) is not None
+
+
+def is_tag(text):
+    return isinstance(text, str) and _TAG_RE.fullmatch(text) is not None
 
 
 def k0s_tag(version):
@@ -51,7 +62,7 @@ def k0s_tag(version):
     if not isinstance(version, str) or not version:
         raise ReferenceError("k0s version must be a non-empty string such as v1.34.1+k0s.0, got %r" % (version,))
     tag = version.replace("+", "-")
-    if not _TAG_RE.match(tag):
+    if not _TAG_RE.fullmatch(tag):
         raise ReferenceError("k0s version %r does not give a valid tag (%r): letters, digits, '_', '.', '-' only"
                              % (version, tag))
     return tag
@@ -119,7 +130,7 @@ class Reference:
             raise ReferenceError("option %s: %r has no registry host; expected REGISTRY/REPOSITORY[:TAG], "
                                  "e.g. registry.example.com/%s" % (option, original, text))
         registry, rest = text.split("/", 1)
-        if not (_HOST_RE.match(registry) and ("." in registry or ":" in registry or registry == "localhost"
+        if not (_HOST_RE.fullmatch(registry) and ("." in registry or ":" in registry or registry == "localhost"
                                               or registry.startswith("["))):
             raise ReferenceError("option %s: %r does not start with a registry host (a name with a dot or a "
                                  "port, or localhost), e.g. registry.example.com/%s" % (option, original, text))
@@ -134,13 +145,13 @@ class Reference:
             if "+" in tag:
                 raise ReferenceError("option %s: tag %r contains '+', which registries reject; use %r "
                                      "(the k0smotron.oci.k0s_tag filter does this)" % (option, tag, tag.replace("+", "-")))
-            if not _TAG_RE.match(tag):
+            if not _TAG_RE.fullmatch(tag):
                 raise ReferenceError("option %s: tag %r is invalid: up to 128 characters of letters, digits, "
                                      "'_', '.' and '-', not starting with '.' or '-'" % (option, tag))
         if not rest:
             raise ReferenceError("option %s: %r has no repository after the registry host" % (option, original))
         for component in rest.split("/"):
-            if not _COMPONENT_RE.match(component):
+            if not _COMPONENT_RE.fullmatch(component):
                 hint = " (repository names must be lowercase)" if component.lower() != component else ""
                 raise ReferenceError("option %s: repository %r is invalid at %r%s: use lowercase letters, digits "
                                      "and single separators '.', '_', '__', '-' between '/' components"

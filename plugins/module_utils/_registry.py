@@ -3,193 +3,105 @@
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 #
 # This module util is PRIVATE to the collection. It can change at any time without notice.
-"""A small OCI Distribution (v1.1) client on the standard library.
+"""A small OCI Distribution (v1.1) client on the standard library: blob and manifest operations.
 
-Runs on managed nodes, so nothing outside the standard library and ansible. Blobs are streamed
-(``socket.sendfile`` or 1 MiB chunks), never held in memory. Retries re-send bodies from the start.
-No secret (password, token, Authorization header) ever goes into an exception message.
+Layers (each a private module util): ``_registry_options`` (argument spec, env fallbacks, credentials)
+-> ``_registry`` (this file: operations, ``client_from_params``) -> ``_registry_auth`` (challenge, token)
+-> ``_registry_http`` (connections, one attempt, capped reads, redirects, the retry policy)
+-> ``_registry_errors`` (the RegistryError family). ``_media_types`` holds the media types.
+
+Every operation is ``RetryPolicy.run`` of one attempt that sends each of its requests once, so
+``retries: N`` means at most N+1 attempts of any request. Blobs are streamed (``socket.sendfile`` or
+1 MiB chunks), never held in memory; manifests (4 MiB), tokens (1 MiB) and error bodies (64 KiB) are
+capped. No secret (password, token, Authorization header) ever goes into an exception message.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import email.utils
+import errno
 import hashlib
 import json
-import os
-import re
-import socket
-import ssl
 import time
 
-from ansible.module_utils.basic import env_fallback
-from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.module_utils.six.moves import http_client
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urljoin, urlsplit
+from ansible.module_utils.six.moves.urllib.parse import quote
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import (
-    Credentials,
-    DockerConfigError,
-    credentials_for,
+from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import Credentials
+from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import (  # noqa: F401 (re-exported)
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    INDEX_TYPES,
+    MANIFEST_ACCEPT,
+    OCI_INDEX,
+    OCI_MANIFEST,
+)
+from ansible_collections.k0smotron.oci.plugins.module_utils._reference import is_digest, is_tag
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_auth import Authenticator, parse_challenge  # noqa: F401
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import (  # noqa: F401 (re-exported)
+    LocalWriteError,
+    RegistryAuthError,
+    RegistryConnectionError,
+    RegistryDigestError,
+    RegistryError,
+    RegistryLimitError,
+    RegistryNotFoundError,
+    RegistryStreamRefused,
+    Transient,
+    error_codes,
+    error_detail,
+)
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http import (  # noqa: F401 (re-exported)
+    CHUNK,
+    MAX_REDIRECTS,
+    MAX_SMALL_BODY,
+    REDIRECTS,
+    BytesBody,
+    FileBody,
+    HashingFileBody,
+    Response,
+    RetryPolicy,
+    Transport,
+    content_length,
+    describe_status,
+    origin,
+    retry_after_seconds,
+)
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import (  # noqa: F401 (re-exported)
+    REGISTRY_ARG_SPEC,
+    credentials_from_params,
+    params_from_options,
 )
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-MANIFEST_ACCEPT = ", ".join([OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST])
-INDEX_TYPES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
-
-CHUNK = 1 << 20
-MAX_REDIRECTS = 5
-MAX_RETRY_AFTER = 60.0
-
-REGISTRY_ARG_SPEC = dict(
-    username=dict(type="str", fallback=(env_fallback, ["K0SMOTRON_OCI_USERNAME"])),
-    password=dict(type="str", no_log=True, aliases=["token"], fallback=(env_fallback, ["K0SMOTRON_OCI_PASSWORD"])),
-    config_path=dict(type="path", fallback=(env_fallback, ["K0SMOTRON_OCI_CONFIG_PATH"])),
-    plain_http=dict(type="bool", default=False, fallback=(env_fallback, ["K0SMOTRON_OCI_PLAIN_HTTP"])),
-    validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["K0SMOTRON_OCI_VALIDATE_CERTS"])),
-    ca_path=dict(type="path", fallback=(env_fallback, ["K0SMOTRON_OCI_CA_PATH"])),
-    timeout=dict(type="float", default=60.0, fallback=(env_fallback, ["K0SMOTRON_OCI_TIMEOUT"])),
-    retries=dict(type="int", default=3, fallback=(env_fallback, ["K0SMOTRON_OCI_RETRIES"])),
-)
+MAX_MANIFEST = 4 << 20  # what oras accepts too
+DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 
 
-class RegistryError(Exception):
-    """Base error; ``str()`` names the registry and repository and never holds a secret."""
+def check_digest(digest, what):
+    """``digest`` if it is a strict sha256/sha512 digest (it goes into a URL), else RegistryDigestError."""
+    if not is_digest(digest):
+        raise RegistryDigestError("%s: %r is not a valid digest (sha256:<64 hex> or sha512:<128 hex>)"
+                                  % (what, digest if isinstance(digest, str) else type(digest).__name__))
+    return digest
 
 
-class RegistryAuthError(RegistryError):
-    pass
+def digest_bytes(data, algorithm="sha256"):
+    return "%s:%s" % (algorithm, hashlib.new(algorithm, data).hexdigest())
 
 
-class RegistryNotFoundError(RegistryError):
-    pass
-
-
-class RegistryDigestError(RegistryError):
-    pass
-
-
-class RegistryConnectionError(RegistryError):
-    def __init__(self, message, retry_after=None):
-        RegistryError.__init__(self, message)
-        self.retry_after = retry_after
-
-
-class RegistryStreamRefused(RegistryError):
-    """The registry does not take a whole blob in one streamed PATCH (some cap chunk sizes or want a
-    monolithic PUT): the caller falls back to hashing first and a monolithic PUT."""
-
-
-class _Retryable(Exception):
-    """Internal: an attempt failed in a way worth retrying (carries the message and a Retry-After)."""
-
-    def __init__(self, message, retry_after=None):
-        Exception.__init__(self, message)
-        self.retry_after = retry_after
-
-
-class BytesBody:
-    def __init__(self, data):
-        self.data = data
-        self.length = len(data)
-
-    def send(self, conn):
-        conn.send(self.data)
-
-
-class FileBody:
-    """A file sent from the start on every attempt by the kernel (``sendfile``; SSL sockets fall back
-    to a send loop). The registry checks it against the ``?digest=`` of the PUT."""
-
-    def __init__(self, path, length):
-        self.path = path
-        self.length = length
-
-    def send(self, conn):
-        with open(self.path, "rb") as f:
-            conn.sock.sendfile(f, 0, self.length)
-
-
-class HashingFileBody:
-    """A file read in 1 MiB chunks and hashed while it is sent (one pass over the file); ``digest``
-    holds ``sha256:<hex>`` of what was sent once a send completed. Every send starts from the beginning."""
-
-    def __init__(self, path, length, algorithm="sha256"):
-        self.path = path
-        self.length = length
-        self.algorithm = algorithm
-        self.digest = None
-
-    def send(self, conn):
-        self.digest = None
-        hasher = hashlib.new(self.algorithm)
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        left = self.length
-        with open(self.path, "rb") as f:
-            while left:
-                n = f.readinto(buf)
-                if not n:
-                    raise RegistryError("%s shrank while it was being uploaded; nothing was pushed" % self.path)
-                n = min(n, left)
-                hasher.update(view[:n])
-                conn.send(view[:n])
-                left -= n
-        self.digest = "%s:%s" % (self.algorithm, hasher.hexdigest())
-
-
-def parse_challenge(header):
-    """``Bearer realm="...",service="...",scope="..."`` -> ("bearer", {realm:..., ...})."""
-    if not header:
-        return None, {}
-    scheme, rest = (header.strip().split(" ", 1) + [""])[:2]
-    params = dict((k.lower(), v) for k, v in re.findall(r'([A-Za-z_]+)\s*=\s*"([^"]*)"', rest))
-    return scheme.lower(), params
-
-
-def _retry_after_seconds(value):
-    if not value:
-        return None
+def load_json_object(data, what):
+    """The JSON object in ``data`` (bytes), else RegistryError naming ``what``."""
     try:
-        return min(float(value), MAX_RETRY_AFTER)
-    except ValueError:
-        parsed = email.utils.parsedate_tz(value)
-        if parsed:
-            return max(0.0, min(email.utils.mktime_tz(parsed) - time.time(), MAX_RETRY_AFTER))
-    return None
+        doc = json.loads(data.decode("utf-8"))
+    except (ValueError, AttributeError):  # UnicodeDecodeError is a ValueError
+        doc = None
+    if not isinstance(doc, dict):
+        raise RegistryError("%s is not a JSON object (not UTF-8 JSON, or not an object)" % what)
+    return doc
 
 
-def _error_detail(body):
-    """The registry's own error text ({"errors": [{code, message}]}), trimmed; '' if none."""
-    try:
-        errors = json.loads(body.decode("utf-8")).get("errors") or []
-        return "; ".join("%s: %s" % (e.get("code", "?"), e.get("message", "")) for e in errors)[:300]
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return ""
-
-
-def _error_codes(body):
-    try:
-        return set(e.get("code") for e in json.loads(body.decode("utf-8")).get("errors") or [])
-    except (ValueError, AttributeError, UnicodeDecodeError):
-        return set()
-
-
-class Response:
-    """Status, headers and (for non-streamed requests) the whole small body."""
-
-    def __init__(self, raw, body=None):
-        self.raw = raw
-        self.status = raw.status
-        self.body = body
-
-    def header(self, name, default=None):
-        return self.raw.getheader(name, default)
+def _with_digest(location, digest):
+    return location + ("&" if "?" in location else "?") + "digest=" + quote(digest)
 
 
 class RegistryClient:
@@ -200,452 +112,352 @@ class RegistryClient:
         self.registry = registry
         self.repository = repository
         self.credentials = credentials or Credentials()
-        self.scheme = "http" if plain_http else "https"
-        self.timeout = timeout
-        self.retries = max(0, int(retries))
         self.actions = "pull,push" if push else "pull"
-        self.sleep = sleep
-        self.backoff = backoff
-        self._ssl = None
-        if not plain_http:
-            self._ssl = ssl.create_default_context(cafile=ca_path) if ca_path else ssl.create_default_context()
-            if not validate_certs:
-                self._ssl.check_hostname = False
-                self._ssl.verify_mode = ssl.CERT_NONE
-        self._conns = {}
-        self._auth_header = None
+        self.policy = RetryPolicy(retries, sleep, backoff)
+        self.transport = Transport(registry, self.where, plain_http, validate_certs, ca_path, timeout)
+        self.auth = Authenticator(self.transport, repository, self.credentials, self.actions)
 
-    # ------------------------------------------------------------------ plumbing
     @property
     def where(self):
         return "registry %s, repository %s" % (self.registry, self.repository)
 
+    @property
+    def retries(self):
+        return self.policy.retries
+
     def url(self, path):
-        return "%s://%s/v2/%s/%s" % (self.scheme, self.registry, self.repository, path)
+        return "%s://%s/v2/%s/%s" % (self.transport.scheme, self.registry, self.repository, path)
+
+    def _blob_url(self, digest):
+        return self.url("blobs/" + check_digest(digest, "blob digest for %s" % self.where))
+
+    def _manifest_url(self, ref):
+        if not (is_tag(ref) or is_digest(ref)):
+            raise RegistryError("%r is neither a tag nor a sha256/sha512 digest; not asking %s for it"
+                                % (ref, self.where))
+        return self.url("manifests/" + ref)
 
     def close(self):
-        for conn in self._conns.values():
-            conn.close()
-        self._conns = {}
+        self.transport.close()
 
-    def _connection(self, scheme, netloc):
-        key = (scheme, netloc)
-        conn = self._conns.get(key)
-        if conn is None:
-            if scheme == "https":
-                conn = http_client.HTTPSConnection(netloc, timeout=self.timeout, context=self._ssl)
-            else:
-                conn = http_client.HTTPConnection(netloc, timeout=self.timeout)
-            self._conns[key] = conn
-        return conn
-
-    def _drop_connection(self, scheme, netloc):
-        conn = self._conns.pop((scheme, netloc), None)
-        if conn is not None:
-            conn.close()
-
-    def _attempt(self, method, url, headers, body):
-        parts = urlsplit(url)
-        path = parts.path + ("?" + parts.query if parts.query else "")
-        conn = self._connection(parts.scheme, parts.netloc)
-        try:
-            conn.putrequest(method, path, skip_accept_encoding=True)
-            for key, value in headers.items():
-                conn.putheader(key, value)
-            conn.putheader("Content-Length", str(body.length if body is not None else 0))
-            conn.endheaders()
-            if body is not None:
-                body.send(conn)
-            return conn.getresponse()
-        except ssl.SSLCertVerificationError as e:
-            self._drop_connection(parts.scheme, parts.netloc)
-            raise RegistryConnectionError(
-                "TLS certificate of %s could not be verified (%s): set ca_path to the CA bundle that signed it, "
-                "or validate_certs: false only for testing" % (self._host_words(parts.netloc), e.verify_message or e.reason))
-        except ssl.SSLError as e:
-            self._drop_connection(parts.scheme, parts.netloc)
-            if "WRONG_VERSION_NUMBER" in str(e) or "wrong version number" in str(e):
-                raise RegistryConnectionError("%s does not speak TLS on this port: set plain_http: true for a plain-HTTP "
-                                              "registry" % self._host_words(parts.netloc))
-            raise _Retryable("TLS error talking to %s: %s" % (self._host_words(parts.netloc), e.reason or e))
-        except ConnectionRefusedError:
-            self._drop_connection(parts.scheme, parts.netloc)
-            raise _Retryable("cannot connect to %s: connection refused (is the registry running and the port right?)"
-                             % self._host_words(parts.netloc))
-        except socket.timeout:
-            self._drop_connection(parts.scheme, parts.netloc)
-            raise _Retryable("no answer from %s within %s s (option timeout)" % (self._host_words(parts.netloc), self.timeout))
-        except socket.gaierror as e:
-            self._drop_connection(parts.scheme, parts.netloc)
-            raise RegistryConnectionError("cannot resolve the host of %s: %s" % (self._host_words(parts.netloc), e.strerror or e))
-        except (http_client.HTTPException, OSError) as e:
-            self._drop_connection(parts.scheme, parts.netloc)
-            hint = ""
-            if isinstance(e, (http_client.BadStatusLine, http_client.RemoteDisconnected)) and parts.scheme == "http":
-                hint = " (if the registry serves HTTPS, set plain_http: false)"
-            raise _Retryable("connection to %s failed: %s%s" % (self._host_words(parts.netloc),
-                                                                e.__class__.__name__ + (": %s" % e if str(e) else ""), hint))
-
-    def _host_words(self, netloc):
-        if netloc == self.registry:
-            return self.where
-        return "%s (redirected from %s)" % (netloc, self.where)
-
-    def _sleep_before_retry(self, attempt, retry_after):
-        delay = retry_after if retry_after is not None else min(self.backoff * (2 ** attempt), 10.0)
-        if delay > 0:
-            self.sleep(delay)
-
-    def _with_retries(self, step, retries=None):
-        """``step()`` until it returns; a _Retryable failure backs off (Retry-After, else exponential) and
-        tries again, at most ``retries`` times (default: the client's)."""
-        retries = self.retries if retries is None else retries
-        attempt = 0
+    # ------------------------------------------------------------------ one attempt of one request
+    def _once(self, method, url, headers=None, body=None, stream=False, cap=MAX_SMALL_BODY):
+        """One attempt: send, answer one 401 challenge, follow GET/HEAD redirects. 429/5xx and broken
+        connections raise Transient. The body is read (2xx: up to ``cap``, else 64 KiB) unless ``stream``."""
+        target, hops, challenged = url, 0, False
         while True:
-            try:
-                return step()
-            except _Retryable as e:
-                if attempt >= retries:
-                    raise RegistryConnectionError("%s (gave up after %d attempts; option retries)" % (e, attempt + 1),
-                                                  e.retry_after)
-                self._sleep_before_retry(attempt, e.retry_after)
-                attempt += 1
-
-    def request(self, method, url, headers=None, body=None, stream=False, redirects=True, retries=None):
-        """One HTTP exchange with auth, retries (connection errors, 429, 5xx) and safe redirects.
-
-        Returns a Response; the body is read unless ``stream`` (then the caller reads ``raw``).
-        ``retries`` overrides the client's count (0: the caller restarts a non-repeatable step itself).
-        Every retry starts over at ``url``: a presigned redirect may have expired.
-        """
-        headers = dict(headers or {})
-        return self._with_retries(lambda: self._exchange(method, url, headers, body, stream, redirects), retries)
-
-    def _exchange(self, method, url, headers, body, stream, redirects):
-        authed_once = False
-        hops = 0
-        target = url
-        while True:
-            send_headers = dict(headers)
-            # Never forward Authorization to another host (S3/CDN redirects carry their own signature).
-            if self._auth_header and urlsplit(target).netloc == self.registry:
-                send_headers["Authorization"] = self._auth_header
-            raw = self._attempt(method, target, send_headers, body)
-            status = raw.status
-            if status == 401 and not authed_once and urlsplit(target).netloc == self.registry:
-                raw.read()
-                authed_once = True
-                self._authenticate(raw.getheader("WWW-Authenticate"))
+            send_headers = dict(headers or {})
+            auth = self.auth.header_for(target)
+            if auth:
+                send_headers["Authorization"] = auth
+            raw = self.transport.send(method, target, send_headers, body)
+            if raw.status == 401 and not challenged and self.transport.same_origin(target):
+                self.transport.discard(target, raw)
+                challenged = True
+                self.auth.challenge(raw.getheader("WWW-Authenticate"))
                 continue
-            if status == 429 or 500 <= status < 600 and status != 501:
-                detail = _error_detail(raw.read())
-                raise _Retryable("%s answered %d %s%s" % (self._host_words(urlsplit(target).netloc), status,
-                                                          raw.reason, (": " + detail) if detail else ""),
-                                 _retry_after_seconds(raw.getheader("Retry-After")))
-            if redirects and status in (301, 302, 303, 307, 308) and method in ("GET", "HEAD"):
-                raw.read()
+            if raw.status in REDIRECTS and method in ("GET", "HEAD"):
+                self.transport.discard(target, raw)
                 hops += 1
                 if hops > MAX_REDIRECTS:
-                    raise RegistryError("too many redirects from %s" % self.where)
-                target = urljoin(target, raw.getheader("Location"))
+                    raise RegistryError("too many redirects from %s" % self.where, status=raw.status)
+                target = self.transport.resolve(target, raw.getheader("Location"), "following a redirect")
                 continue
-            if stream:
+            ok = 200 <= raw.status < 300
+            if stream and ok:
                 return Response(raw)
-            return Response(raw, raw.read())
+            body_bytes, truncated = self.transport.read(target, raw, cap if ok else MAX_SMALL_BODY)
+            resp = Response(raw, body_bytes, truncated)
+            if raw.status == 429 or 500 <= raw.status < 600 and raw.status != 501:
+                raise Transient("%s answered %s" % (self.transport.host_words(target.split("/")[2]),
+                                                    describe_status(resp)),
+                                retry_after_seconds(raw.getheader("Retry-After")), raw.status,
+                                error_codes(resp.body))
+            return resp
 
-    # ------------------------------------------------------------------ auth
-    def _authenticate(self, header):
-        scheme, params = parse_challenge(header)
-        creds = self.credentials
-        if scheme == "basic":
-            if not (creds.username or creds.password):
-                raise RegistryAuthError("%s requires a login (basic auth) and no credentials were found: set username "
-                                        "and password, or log in so that %s has an entry" % (self.where, creds.source))
-            token = "%s:%s" % (creds.username or "", creds.password or "")
-            self._auth_header = "Basic " + base64.b64encode(token.encode("utf-8")).decode("ascii")
-        elif scheme == "bearer":
-            self._auth_header = "Bearer " + self._fetch_token(params)
-        else:
-            raise RegistryAuthError("%s answered 401 with an unsupported challenge %r" % (self.where, scheme))
-
-    def _fetch_token(self, params):
-        realm = params.get("realm")
-        if not realm:
-            raise RegistryAuthError("%s sent a Bearer challenge without a realm" % self.where)
-        scope = "repository:%s:%s" % (self.repository, self.actions)
-        query = {"scope": scope}
-        if params.get("service"):
-            query["service"] = params["service"]
-        creds = self.credentials
-        headers = {"Accept": "application/json"}
-        body = None
-        method = "GET"
-        if creds.identity_token:
-            method = "POST"
-            form = dict(query, grant_type="refresh_token", refresh_token=creds.identity_token,
-                        client_id="k0smotron.oci")
-            body = BytesBody(urlencode(form).encode("ascii"))
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            url = realm
-        else:
-            url = realm + ("&" if "?" in realm else "?") + urlencode(query)
-            if creds.username or creds.password:
-                pair = "%s:%s" % (creds.username or "", creds.password or "")
-                headers["Authorization"] = "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
-
-        def token_request():
-            raw = self._attempt(method, url, headers, body)
-            data = raw.read()
-            if raw.status == 429 or 500 <= raw.status < 600:
-                raise _Retryable("token service %s answered %d" % (urlsplit(realm).netloc, raw.status),
-                                 _retry_after_seconds(raw.getheader("Retry-After")))
-            return raw, data
-
-        raw, data = self._with_retries(token_request)
-        if raw.status in (401, 403):
-            raise RegistryAuthError(
-                "token service %s refused %s for %s (%d): check username and password (or the entry in %s)"
-                % (urlsplit(realm).netloc, self.actions, self.where, raw.status, creds.source))
-        if raw.status != 200:
-            raise RegistryAuthError("token service %s answered %d for %s" % (urlsplit(realm).netloc, raw.status, self.where))
-        try:
-            answer = json.loads(data.decode("utf-8"))
-            return answer.get("token") or answer["access_token"]
-        except (ValueError, KeyError, AttributeError):
-            raise RegistryAuthError("token service %s returned no token for %s" % (urlsplit(realm).netloc, self.where))
+    def request(self, method, url, headers=None, body=None, stream=False, cap=MAX_SMALL_BODY):
+        """``_once`` under the retry policy (for single-request operations)."""
+        return self.policy.run(lambda: self._once(method, url, headers, body, stream, cap))
 
     # ------------------------------------------------------------------ errors
     def _fail(self, resp, what):
-        detail = _error_detail(resp.body or b"")
-        codes = _error_codes(resp.body or b"")
+        codes = error_codes(resp.body)
+        detail = error_detail(resp.body)
         suffix = (" (%s)" % detail) if detail else ""
-        if resp.status == 401:
+        status = resp.status
+
+        def error(cls, message):
+            return cls(message, status=status, codes=codes)
+
+        if status == 401:
             who = ("as user %r" % self.credentials.username) if self.credentials.username else "anonymously"
-            raise RegistryAuthError("%s: authentication failed %s (401) for %s: check username and password "
-                                    "(or the entry in %s)%s" % (what, who, self.where, self.credentials.source, suffix))
-        if resp.status == 403:
-            raise RegistryAuthError("%s: access denied (403) to %s: the account lacks %s rights%s"
-                                    % (what, self.where, self.actions, suffix))
-        if resp.status == 404:
+            raise error(RegistryAuthError, "%s: authentication failed %s (401) for %s: check username and password "
+                        "(or the entry in %s)%s" % (what, who, self.where, self.credentials.source, suffix))
+        if status == 403:
+            raise error(RegistryAuthError, "%s: access denied (403) to %s: the account lacks %s rights%s"
+                        % (what, self.where, self.actions, suffix))
+        if status == 404:
             if "NAME_UNKNOWN" in codes:
-                raise RegistryNotFoundError("%s: repository %s does not exist on registry %s%s"
-                                            % (what, self.repository, self.registry, suffix))
+                raise error(RegistryNotFoundError, "%s: repository %s does not exist on registry %s%s"
+                            % (what, self.repository, self.registry, suffix))
             if not codes:
-                raise RegistryNotFoundError("%s: %s answered 404 without a registry error: is %s an OCI registry "
-                                            "(and the path right)?" % (what, self.where, self.registry))
-            raise RegistryNotFoundError("%s: not found in %s%s" % (what, self.where, suffix))
-        if resp.status == 400 and "MANIFEST_BLOB_UNKNOWN" in codes:
-            raise RegistryNotFoundError("%s: %s does not have a blob the manifest names (gave up after %d attempts; "
-                                        "option retries)%s" % (what, self.where, self.retries + 1, suffix))
-        if resp.status == 400 and "DIGEST_INVALID" in codes:
-            raise RegistryDigestError("%s: %s rejected the upload: the content does not match its digest%s"
-                                      % (what, self.where, suffix))
+                raise error(RegistryNotFoundError, "%s: %s answered 404 without a registry error: is %s an OCI "
+                            "registry (and the path right)?" % (what, self.where, self.registry))
+            raise error(RegistryNotFoundError, "%s: not found in %s%s" % (what, self.where, suffix))
+        if status == 400 and "DIGEST_INVALID" in codes:
+            raise error(RegistryDigestError, "%s: %s rejected the upload: the content does not match its digest%s"
+                        % (what, self.where, suffix))
         content_type = (resp.header("Content-Type") or "").lower()
         if not codes and content_type and "json" not in content_type:
             # Not the registry API talking (a web server, a proxy's error page): say so.
             suffix += (": the answer (%s) is not from an OCI registry API - is %s an OCI registry (and the port "
                        "right)?" % (content_type.split(";")[0], self.registry))
-        raise RegistryError("%s: %s answered %d %s%s" % (what, self.where, resp.status, resp.raw.reason, suffix))
+        raise error(RegistryError, "%s: %s answered %d %s%s" % (what, self.where, status, resp.reason, suffix))
 
     # ------------------------------------------------------------------ blobs
-    def blob_size(self, digest):
-        """Size of the blob if the repository has it, else None (HEAD)."""
-        resp = self.request("HEAD", self.url("blobs/" + digest))
-        if resp.status == 200:
-            return int(resp.header("Content-Length") or -1)
+    def _blob_size_once(self, digest):
+        resp = self._once("HEAD", self._blob_url(digest))
         if resp.status == 404:
             return None
-        self._fail(resp, "checking blob %s" % digest)
+        if resp.status != 200:
+            self._fail(resp, "checking blob %s" % digest)
+        try:
+            size = content_length(resp)
+        except RegistryError as e:
+            raise RegistryError("checking blob %s in %s: %s" % (digest, self.where, e))
+        return -1 if size is None else size
+
+    def blob_size(self, digest):
+        """Size of the blob if the repository has it, else None (HEAD); -1 when the registry gives no size."""
+        return self.policy.run(lambda: self._blob_size_once(digest))
+
+    def _start_upload(self, what):
+        base = self.url("blobs/uploads/")
+        resp = self._once("POST", base)
+        if resp.status != 202:
+            self._fail(resp, "starting the upload of %s" % what)
+        return self.transport.resolve(base, resp.header("Location"), "starting the upload of %s" % what)
+
+    def _session_lost(self, resp, what):
+        if resp.status == 404 and "BLOB_UPLOAD_UNKNOWN" in error_codes(resp.body):
+            raise Transient("%s: %s lost the upload session" % (what, self.where), status=404,
+                            codes=["BLOB_UPLOAD_UNKNOWN"])
 
     def upload_blob(self, digest, body):
-        """POST an upload session, then one monolithic streamed PUT ?digest=. Retries restart the session."""
-        attempt = 0
-        while True:
-            resp = self.request("POST", self.url("blobs/uploads/"))
-            if resp.status != 202:
-                self._fail(resp, "starting the upload of blob %s" % digest)
-            location = urljoin(self.url("blobs/uploads/"), resp.header("Location"))
-            location += ("&" if "?" in location else "?") + "digest=" + quote(digest)
-            try:
-                resp = self.request("PUT", location, {"Content-Type": "application/octet-stream"}, body)
-            except RegistryConnectionError:
-                # The session may be half-written on the server; a new one starts clean.
-                if attempt >= self.retries:
-                    raise
-                attempt += 1
-                continue
-            if resp.status == 404 and "BLOB_UPLOAD_UNKNOWN" in _error_codes(resp.body) and attempt < self.retries:
-                attempt += 1
-                continue
+        """POST an upload session, then one monolithic streamed PUT ?digest=. A retry starts a new session
+        (a half-written one cannot be trusted)."""
+        check_digest(digest, "uploading to %s" % self.where)
+        what = "uploading blob %s" % digest
+
+        def attempt():
+            location = self._start_upload("blob %s" % digest)
+            resp = self._once("PUT", _with_digest(location, digest), {"Content-Type": "application/octet-stream"}, body)
+            self._session_lost(resp, what)
             if resp.status not in (201, 204):
-                self._fail(resp, "uploading blob %s" % digest)
-            return
+                self._fail(resp, what)
+
+        self.policy.run(attempt)
 
     def upload_blob_stream(self, path, size):
         """One pass over the file: POST an upload session, one PATCH streaming the whole file while hashing
-        it, then ``PUT ?digest=`` without a body. Returns the digest. A broken PATCH restarts the session
-        (a half-written session cannot be trusted). Raises RegistryStreamRefused when the registry does not
-        accept the PATCH (e.g. 413, 416, 400, 405): hash first and use upload_blob instead."""
-        attempt = 0
-        while True:
-            resp = self.request("POST", self.url("blobs/uploads/"))
-            if resp.status != 202:
-                self._fail(resp, "starting the upload of %s" % path)
-            location = urljoin(self.url("blobs/uploads/"), resp.header("Location"))
+        it, then ``PUT ?digest=`` without a body. Returns the digest. Raises RegistryStreamRefused when the
+        registry does not accept the PATCH (e.g. 413, 416, 400, 405): hash first and use upload_blob instead."""
+
+        def attempt():
+            location = self._start_upload(path)
             body = HashingFileBody(path, size)
             headers = {"Content-Type": "application/octet-stream"}
             if size:
                 headers["Content-Range"] = "0-%d" % (size - 1)
-            try:
-                resp = self.request("PATCH", location, headers, body, retries=0)
-            except RegistryConnectionError as e:
-                if attempt >= self.retries:
-                    raise RegistryConnectionError("%s (gave up after %d attempts; option retries)"
-                                                  % (str(e).partition(" (gave up after")[0], attempt + 1))
-                self._sleep_before_retry(attempt, e.retry_after)
-                attempt += 1
-                continue
+            resp = self._once("PATCH", location, headers, body)
             if resp.status in (401, 403):
                 self._fail(resp, "uploading %s" % path)
-            if resp.status == 404 and "BLOB_UPLOAD_UNKNOWN" in _error_codes(resp.body) and attempt < self.retries:
-                attempt += 1
-                continue
+            self._session_lost(resp, "uploading %s" % path)
             if resp.status != 202 or body.digest is None:
-                detail = _error_detail(resp.body or b"")
-                raise RegistryStreamRefused("%s did not accept a streamed PATCH of %d bytes (%d %s%s)"
-                                            % (self.where, size, resp.status, resp.raw.reason,
-                                               (": " + detail) if detail else ""))
+                raise RegistryStreamRefused("%s did not accept a streamed PATCH of %d bytes (%s)"
+                                            % (self.where, size, describe_status(resp)), resp.status,
+                                            error_codes(resp.body))
             digest = body.digest
-            location = urljoin(location, resp.header("Location") or location)
-            location += ("&" if "?" in location else "?") + "digest=" + quote(digest)
-            resp = self.request("PUT", location, {"Content-Type": "application/octet-stream"}, BytesBody(b""))
-            if resp.status == 404 and "BLOB_UPLOAD_UNKNOWN" in _error_codes(resp.body):
-                # A retried PUT whose first attempt was committed before the connection broke.
-                if self.blob_size(digest) == size:
-                    return digest
-                if attempt < self.retries:
-                    attempt += 1
-                    continue
+            location = self.transport.resolve(location, resp.header("Location") or location, "uploading %s" % path)
+            resp = self._once("PUT", _with_digest(location, digest), {"Content-Type": "application/octet-stream"},
+                              BytesBody(b""))
+            if (resp.status == 404 and "BLOB_UPLOAD_UNKNOWN" in error_codes(resp.body)
+                    and self._blob_size_once(digest) == size):
+                return digest  # a retried PUT whose first attempt was committed before its answer was lost
+            self._session_lost(resp, "uploading blob %s" % digest)
             if resp.status not in (201, 204):
                 self._fail(resp, "uploading blob %s" % digest)
             return digest
 
+        return self.policy.run(attempt)
+
     def download_blob(self, digest, out, expected_size=None):
-        """Stream the blob into the open binary file ``out`` while hashing; resume with Range after a
-        broken connection where the server allows it, else restart. Returns the byte count.
-        Raises RegistryDigestError when the bytes do not match ``digest``."""
-        algorithm = digest.split(":", 1)[0]
-        hasher = hashlib.new(algorithm)
-        written = 0
-        attempt = 0
-        buf = bytearray(CHUNK)
-        view = memoryview(buf)
-        while True:
-            headers = {"Accept": "*/*"}
-            if written:
-                headers["Range"] = "bytes=%d-" % written
-            resp = self.request("GET", self.url("blobs/" + digest), headers, stream=True)
-            if resp.status not in (200, 206):
-                resp.body = resp.raw.read()
-                if resp.status == 404 and self.manifest_exists(digest):
-                    raise RegistryNotFoundError(
-                        "%s is a manifest digest, not a blob digest, in %s: a download URL must name the layer "
-                        "(the k0s binary) - use k0smotron.oci.artifact_info and its blob_digest" % (digest, self.where))
-                if resp.status == 416 and written and expected_size == written:
-                    break
-                self._fail(resp, "fetching blob %s" % digest)
-            if resp.status == 200 and written:
-                out.seek(0)
-                out.truncate()
-                hasher = hashlib.new(algorithm)
-                written = 0
-            try:
-                while True:
-                    n = resp.raw.readinto(buf)
-                    if not n:
-                        break
-                    hasher.update(view[:n])
-                    out.write(view[:n])
-                    written += n
-                if resp.raw.length:  # the server promised more than it sent
-                    raise http_client.IncompleteRead(b"", resp.raw.length)
-                break
-            except (http_client.HTTPException, OSError) as e:
-                netloc = urlsplit(self.url("")).netloc
-                self._drop_connection(self.scheme, netloc)
-                if attempt >= self.retries:
-                    raise RegistryConnectionError("fetching blob %s from %s broke off after %d bytes: %s (gave up after "
-                                                  "%d attempts; option retries)" % (digest, self.where, written,
-                                                                                    e.__class__.__name__, attempt + 1))
-                self._sleep_before_retry(attempt, None)
-                attempt += 1
-        actual = "%s:%s" % (algorithm, hasher.hexdigest())
-        if actual != digest:
-            raise RegistryDigestError("blob %s from %s does not match its digest: received %d bytes hashing to %s; "
-                                      "nothing was installed" % (digest, self.where, written, actual))
-        return written
+        """Stream the blob into the binary file ``out`` while hashing; resume with Range after a broken
+        connection where the server allows it, else restart. Returns the byte count.
+
+        The size comes from ``expected_size`` (HEAD, or a manifest's layer), else from the answer's
+        Content-Length; an answer with neither is refused, and nothing beyond the size is written.
+        Raises RegistryDigestError when the bytes do not match ``digest``; LocalWriteError (not
+        retried) when ``out`` cannot be written, e.g. a full disk."""
+        download = _Download(self, digest, out, expected_size)
+        self.policy.run(download.attempt)
+        return download.finish()
 
     # ------------------------------------------------------------------ manifests
     def get_manifest(self, ref):
         """(bytes, media type, digest) for a tag or digest; RegistryNotFoundError when absent."""
-        resp = self.request("GET", self.url("manifests/" + ref), {"Accept": MANIFEST_ACCEPT})
+        url = self._manifest_url(ref)
+        what = "manifest %s" % ref if is_digest(ref) else "tag %s" % ref
+        resp = self.request("GET", url, {"Accept": MANIFEST_ACCEPT}, cap=MAX_MANIFEST)
         if resp.status != 200:
-            what = "tag %s" % ref if not ref.startswith("sha") else "manifest %s" % ref
-            if resp.status == 404 and "MANIFEST_UNKNOWN" in _error_codes(resp.body):
-                raise RegistryNotFoundError("%s not found in %s" % (what, self.where))
+            if resp.status == 404 and "MANIFEST_UNKNOWN" in error_codes(resp.body):
+                raise RegistryNotFoundError("%s not found in %s" % (what, self.where), 404, ["MANIFEST_UNKNOWN"])
             self._fail(resp, "reading %s" % what)
+        if resp.truncated:
+            raise RegistryLimitError("%s from %s is larger than %d MiB (the limit oras applies too); refused"
+                                     % (what, self.where, MAX_MANIFEST >> 20))
+        digest = digest_bytes(resp.body)
+        if is_digest(ref) and digest_bytes(resp.body, ref.split(":")[0]) != ref:
+            raise RegistryDigestError("manifest %s from %s does not match its digest" % (ref, self.where))
+        announced = resp.header("Docker-Content-Digest")
+        if is_digest(announced) and digest_bytes(resp.body, announced.split(":")[0]) != announced:
+            raise RegistryDigestError("%s from %s does not match the digest the registry announced (%s)"
+                                      % (what, self.where, announced))
         media_type = (resp.header("Content-Type") or "").split(";")[0].strip()
-        digest = "sha256:" + hashlib.sha256(resp.body).hexdigest()
-        header_digest = resp.header("Docker-Content-Digest")
-        if ref.startswith("sha256:") and digest != ref:
-            raise RegistryDigestError("manifest %s from %s does not match its digest (got %s)" % (ref, self.where, digest))
-        if header_digest and header_digest.startswith("sha256:") and header_digest != digest:
-            raise RegistryDigestError("manifest %s from %s does not match the digest the registry announced (%s)"
-                                      % (ref, self.where, header_digest))
-        try:
-            if not media_type or media_type in ("application/json", "text/plain"):
-                media_type = json.loads(resp.body.decode("utf-8")).get("mediaType", OCI_MANIFEST)
-        except (ValueError, AttributeError, UnicodeDecodeError):
-            pass
+        if not media_type or media_type in ("application/json", "text/plain"):
+            try:
+                media_type = json.loads(resp.body.decode("utf-8")).get("mediaType") or OCI_MANIFEST
+            except (ValueError, AttributeError):
+                media_type = OCI_MANIFEST
         return resp.body, media_type, digest
 
+    def get_manifest_json(self, ref):
+        """(document dict, media type, digest, bytes); RegistryError when it is not a JSON object."""
+        data, media_type, digest = self.get_manifest(ref)
+        return load_json_object(data, "manifest %s of %s" % (ref, self.where)), media_type, digest, data
+
     def manifest_exists(self, ref):
-        resp = self.request("HEAD", self.url("manifests/" + ref), {"Accept": MANIFEST_ACCEPT})
-        return resp.status == 200
+        return self.request("HEAD", self._manifest_url(ref), {"Accept": MANIFEST_ACCEPT}).status == 200
 
     def put_manifest(self, ref, data, media_type):
-        attempt = 0
-        while True:
-            resp = self.request("PUT", self.url("manifests/" + ref), {"Content-Type": media_type}, BytesBody(data))
+        url = self._manifest_url(ref)
+
+        def attempt():
+            resp = self._once("PUT", url, {"Content-Type": media_type}, BytesBody(data))
             # distribution rewrites a repository's blob link in place when another client commits the same
             # blob (the empty config, a shared layer) at the same moment; a manifest PUT that reads the link
-            # meanwhile gets MANIFEST_BLOB_UNKNOWN for a blob that is there. Retry with backoff.
-            if (resp.status == 400 and "MANIFEST_BLOB_UNKNOWN" in _error_codes(resp.body)
-                    and attempt < self.retries):
-                self._sleep_before_retry(attempt, None)
-                attempt += 1
-                continue
-            break
-        if resp.status not in (200, 201, 202):
-            self._fail(resp, "pushing manifest %s" % ref)
-        return "sha256:" + hashlib.sha256(data).hexdigest()
+            # meanwhile gets MANIFEST_BLOB_UNKNOWN for a blob that is there. Retried like a 503.
+            if resp.status == 400 and "MANIFEST_BLOB_UNKNOWN" in error_codes(resp.body):
+                raise Transient("pushing manifest %s: %s does not have a blob the manifest names (%s)"
+                                % (ref, self.where, error_detail(resp.body)), status=400,
+                                codes=error_codes(resp.body), give_up=RegistryNotFoundError)
+            if resp.status not in (200, 201, 202):
+                self._fail(resp, "pushing manifest %s" % ref)
+
+        self.policy.run(attempt)
+        return digest_bytes(data)
 
 
-def credentials_from_params(params, registry):
-    """Options win; else the docker config (config_path / DOCKER_CONFIG / ~/.docker/config.json)."""
-    username, password = params.get("username"), params.get("password")
-    if username is not None or password is not None:
-        if not username:
-            raise RegistryAuthError("option username: empty; give the registry user name (or omit both username and "
-                                    "password to use the docker config.json)")
-        if not password:
-            raise RegistryAuthError("option password: empty for user %r; give the password or token (or omit both "
-                                    "username and password to use the docker config.json)" % username)
-        return Credentials(username=username, password=password, source="the username/password options")
-    try:
-        return credentials_for(registry, params.get("config_path"))
-    except DockerConfigError as e:
-        raise RegistryAuthError(str(e))
+class _Download:
+    """One blob download: the attempts share the bytes written so far (Range resumes) and the hash."""
+
+    def __init__(self, client, digest, out, expected_size):
+        self.client = client
+        self.digest = digest
+        self.url = client._blob_url(digest)
+        self.algorithm = digest.split(":", 1)[0]
+        self.out = out
+        self.expected = expected_size if expected_size is not None and expected_size >= 0 else None
+        self.hasher = hashlib.new(self.algorithm)
+        self.written = 0
+        self.buf = bytearray(CHUNK)
+
+    def _restart(self):
+        self.out.seek(0)
+        self.out.truncate()
+        self.hasher = hashlib.new(self.algorithm)
+        self.written = 0
+
+    def _fail(self, message):
+        self.client.transport.drop(self.url)
+        raise RegistryLimitError("fetching blob %s from %s: %s; nothing was installed"
+                                 % (self.digest, self.client.where, message))
+
+    def attempt(self):
+        client = self.client
+        headers = {"Accept": "*/*"}
+        if self.written:
+            headers["Range"] = "bytes=%d-" % self.written
+        resp = client._once("GET", self.url, headers, stream=True)
+        if resp.status not in (200, 206):
+            if resp.status == 416 and self.written and self.written == self.expected:
+                return
+            if resp.status == 404 and client._once("HEAD", client._manifest_url(self.digest),
+                                                   {"Accept": MANIFEST_ACCEPT}).status == 200:
+                raise RegistryNotFoundError(
+                    "%s is a manifest digest, not a blob digest, in %s: a download URL must name the layer "
+                    "(the k0s binary) - use k0smotron.oci.artifact_info and its blob_digest" % (self.digest, client.where))
+            client._fail(resp, "fetching blob %s" % self.digest)
+        if resp.status == 200 and self.written:
+            self._restart()
+        self._check_length(resp)
+        self._copy(resp)
+
+    def _check_length(self, resp):
+        try:
+            length = content_length(resp)
+        except RegistryError as e:
+            self._fail(str(e))
+        total = None if length is None else length + (self.written if resp.status == 206 else 0)
+        if self.expected is None:
+            if total is None:
+                self._fail("the answer has no usable Content-Length and the blob's size is not known otherwise "
+                           "(HEAD, manifest); refused rather than writing without a bound")
+            self.expected = total
+        elif total is not None and total != self.expected:
+            self._fail("the answer announces %d bytes, the blob has %d" % (total, self.expected))
+
+    def _copy(self, resp):
+        view = memoryview(self.buf)
+        transport = self.client.transport
+        try:
+            while self.written < self.expected:
+                n = resp.raw.readinto(view[:min(CHUNK, self.expected - self.written)])
+                if not n:
+                    break
+                self._write(view[:n])
+            extra = resp.raw.read(1) if self.written >= self.expected else b""
+        except (LocalWriteError, RegistryLimitError):
+            raise
+        except Exception as e:
+            transport.drop(self.url)
+            raise Transient("fetching blob %s from %s broke off after %d bytes: %s"
+                            % (self.digest, self.client.where, self.written, e.__class__.__name__))
+        if extra:
+            self._fail("the registry sent more than the %d bytes of the blob" % self.expected)
+        if self.written < self.expected:
+            transport.drop(self.url)
+            raise Transient("fetching blob %s from %s ended after %d of %d bytes"
+                            % (self.digest, self.client.where, self.written, self.expected))
+
+    def _write(self, data):
+        try:
+            self.out.write(data)
+        except (IOError, OSError) as e:
+            self.client.transport.drop(self.url)
+            full = " (the disk or quota is full)" if e.errno in DISK_FULL else ""
+            raise LocalWriteError("fetching blob %s from %s: writing it to disk failed after %d bytes: %s%s; "
+                                  "not retried" % (self.digest, self.client.where, self.written,
+                                                   e.strerror or e, full))
+        self.hasher.update(data)
+        self.written += len(data)
+
+    def finish(self):
+        actual = "%s:%s" % (self.algorithm, self.hasher.hexdigest())
+        if actual != self.digest:
+            raise RegistryDigestError("blob %s from %s does not match its digest: received %d bytes hashing to %s; "
+                                      "nothing was installed" % (self.digest, self.client.where, self.written, actual))
+        return self.written
 
 
 def client_from_params(params, reference, push=False):
@@ -660,27 +472,3 @@ def client_from_params(params, reference, push=False):
         retries=params.get("retries") if params.get("retries") is not None else 3,
         push=push,
     )
-
-
-def params_from_options(options):
-    """Registry options for code that is not an AnsibleModule (lookups): value, else env var, else default."""
-    params = {}
-    for name, spec in REGISTRY_ARG_SPEC.items():
-        value = options.get(name)
-        if value is None:
-            for var in spec["fallback"][1]:
-                if var in os.environ:
-                    value = os.environ[var]
-                    break
-        if value is None:
-            value = spec.get("default")
-        if value is not None:
-            kind = spec["type"]
-            if kind == "bool":
-                value = boolean(value, strict=True)
-            elif kind == "int":
-                value = int(value)
-            elif kind == "float":
-                value = float(value)
-        params[name] = value
-    return params

@@ -102,3 +102,19 @@ def test_parse_download_url_errors(url, needle):
 
 def test_validate_digest_accepts_sha512():
     assert validate_digest("sha512:" + "b" * 128)
+
+
+@pytest.mark.parametrize("text", [
+    "reg.example.com/repo:v1\n@sha256:" + HEX,
+    "reg.example.com/repo\n:v1",
+    "reg.example.com/a\n/b:v1",
+    "reg.example.com\n/repo:v1",
+])
+def test_item11_trailing_newline_inside_a_reference_is_refused(text):
+    with pytest.raises(ReferenceError):
+        Reference.parse(text)
+
+
+def test_item11_k0s_tag_refuses_a_trailing_newline():
+    with pytest.raises(ReferenceError):
+        k0s_tag("v1.34.1+k0s.0\n")

@@ -1,188 +1,156 @@
 # -*- coding: utf-8 -*-
+"""The registry client against the harness' scriptable fake registry (tests/harness/fakeregistry.py)."""
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import hashlib
 import io
 import json
-import socket
-import threading
 
 import pytest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from ansible_collections.k0smotron.oci.plugins.module_utils import _registry as r
 from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import Credentials
+from ansible_collections.k0smotron.oci.tests.harness.certs import make_ca_and_server_cert
+from ansible_collections.k0smotron.oci.tests.harness.fakeregistry import (
+    FakeRegistry, drop, endless, json_error, redirect, reply, stall)
 
 BLOB = b"k0s binary bytes" * 1000
 BLOB_DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
-
-
-class Script:
-    """Per-request answers: a list of callables (handler) -> True if it answered."""
-
-    def __init__(self):
-        self.steps = []
-        self.seen = []
-
-
-def start_server(script):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def handle_any(self):
-            n = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(n) if n else b""
-            script.seen.append((self.command, self.path, dict(self.headers), body))
-            action = script.steps.pop(0) if script.steps else "ok"
-            if action == "drop":
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            if isinstance(action, tuple):
-                status, headers, payload = action
-            else:
-                status, headers, payload = 200, {}, BLOB
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(payload)
-
-        do_GET = do_HEAD = do_PUT = do_POST = handle_any
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+SHA512_DIGEST = "sha512:" + hashlib.sha512(BLOB).hexdigest()
+REPO = "k0s/k0s"
 
 
 @pytest.fixture()
-def server():
-    script = Script()
-    srv = start_server(script)
-    srv.script = script
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+def fake():
+    with FakeRegistry() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    return make_ca_and_server_cert(str(tmp_path_factory.mktemp("certs")))
+
+
+@pytest.fixture()
+def tls_fake(certs):
+    with FakeRegistry(tls=certs) as srv:
+        yield srv
 
 
 def client(srv, **kw):
     kw.setdefault("sleep", lambda s: None)
-    return r.RegistryClient("127.0.0.1:%d" % srv.server_address[1], "k0s/k0s", plain_http=True, **kw)
+    kw.setdefault("timeout", 5)
+    return r.RegistryClient(srv.host, REPO, plain_http=True, **kw)
 
 
-def test_retries_after_500_and_connection_drop(server):
-    server.script.steps = [(500, {}, b"{}"), "drop", "ok"]
+def tls_client(srv, certs, **kw):
+    kw.setdefault("sleep", lambda s: None)
+    kw.setdefault("timeout", 5)
+    return r.RegistryClient(srv.host, REPO, ca_path=certs["ca"], **kw)
+
+
+# ---------------------------------------------------------------- behaviour kept from before
+def test_retries_after_500_and_connection_drop(fake):
+    fake.on("GET", "/blobs/", json_error(500, "UNKNOWN"), count=1).on("GET", "/blobs/", drop(), count=1)
+    fake.on("GET", "/blobs/", reply(200, body=BLOB))
     out = io.BytesIO()
-    assert client(server, retries=3).download_blob(BLOB_DIGEST, out) == len(BLOB)
+    assert client(fake, retries=3).download_blob(BLOB_DIGEST, out) == len(BLOB)
     assert out.getvalue() == BLOB
-    assert len(server.script.seen) == 3
+    assert fake.count("GET") == 3
 
 
-def test_retries_are_bounded_and_message_is_clear(server):
-    server.script.steps = [(503, {}, b'{"errors":[{"code":"UNAVAILABLE","message":"busy"}]}')] * 5
+def test_retries_are_bounded_and_message_is_clear(fake):
+    fake.on("HEAD", "/blobs/", json_error(503, "UNAVAILABLE", "busy"))
     with pytest.raises(r.RegistryConnectionError) as e:
-        client(server, retries=2).blob_size(BLOB_DIGEST)
-    assert "503" in str(e.value) and "gave up after 3 attempts" in str(e.value) and "k0s/k0s" in str(e.value)
-    assert len(server.script.seen) == 3
+        client(fake, retries=2).blob_size(BLOB_DIGEST)
+    assert "503" in str(e.value) and "gave up after 3 attempts" in str(e.value) and REPO in str(e.value)
+    assert fake.count("HEAD") == 3
 
 
-def test_retry_after_is_used(server):
+def test_retry_after_is_used(fake):
     slept = []
-    server.script.steps = [(429, {"Retry-After": "7"}, b""), (200, {}, b"")]
-    client(server, sleep=slept.append).blob_size(BLOB_DIGEST)
+    fake.on("HEAD", "/blobs/", reply(429, {"Retry-After": "7"}), count=1).on("HEAD", "/blobs/", reply(200, body=BLOB))
+    client(fake, sleep=slept.append).blob_size(BLOB_DIGEST)
     assert slept == [7.0]
 
 
-def test_exponential_backoff(server):
+def test_exponential_backoff(fake):
     slept = []
-    server.script.steps = ["drop", "drop", "drop", "ok"]
-    client(server, sleep=slept.append, retries=3).blob_size(BLOB_DIGEST)
+    fake.on("HEAD", "/blobs/", drop(), count=3).on("HEAD", "/blobs/", reply(200, body=BLOB))
+    client(fake, sleep=slept.append, retries=3).blob_size(BLOB_DIGEST)
     assert slept == [0.5, 1.0, 2.0]
 
 
-def test_digest_mismatch_is_reported(server):
-    server.script.steps = [(200, {}, b"tampered")]
+def test_digest_mismatch_is_reported(fake):
+    fake.on("GET", "/blobs/", reply(200, body=b"tampered"))
     with pytest.raises(r.RegistryDigestError, match="does not match its digest"):
-        client(server).download_blob(BLOB_DIGEST, io.BytesIO())
+        client(fake).download_blob(BLOB_DIGEST, io.BytesIO())
 
 
-def test_bearer_flow_and_scope(server):
-    host = "127.0.0.1:%d" % server.server_address[1]
-    challenge = 'Bearer realm="http://%s/token",service="reg",scope="repository:k0s/k0s:pull"' % host
-    server.script.steps = [
-        (401, {"WWW-Authenticate": challenge}, b""),
-        (200, {}, json.dumps({"token": "tok-123"}).encode()),
-        (200, {}, b""),
-    ]
-    c = client(server, push=True, credentials=Credentials("user", "secret-pw"))
-    c.blob_size(BLOB_DIGEST)
-    token_req = server.script.seen[1]
-    assert token_req[1].startswith("/token?")
-    assert "scope=repository%3Ak0s%2Fk0s%3Apull%2Cpush" in token_req[1] and "service=reg" in token_req[1]
-    assert token_req[2]["Authorization"].startswith("Basic ")
-    assert server.script.seen[2][2]["Authorization"] == "Bearer tok-123"
+def bearer_challenge(srv, path="/token"):
+    return {"WWW-Authenticate": 'Bearer realm="%s%s",service="reg",scope="repository:k0s/k0s:pull"' % (srv.url, path)}
 
 
-def test_identity_token_uses_refresh_grant(server):
-    host = "127.0.0.1:%d" % server.server_address[1]
-    server.script.steps = [
-        (401, {"WWW-Authenticate": 'Bearer realm="http://%s/token",service="reg"' % host}, b""),
-        (200, {}, json.dumps({"access_token": "acc"}).encode()),
-        (200, {}, b""),
-    ]
-    client(server, credentials=Credentials(identity_token="refresh-me")).blob_size(BLOB_DIGEST)
-    method, path, _headers, body = server.script.seen[1]
-    assert method == "POST" and b"grant_type=refresh_token" in body and b"refresh_token=refresh-me" in body
+def test_bearer_flow_and_scope(fake):
+    fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)), count=1)
+    fake.on("GET", "/token", reply(200, body=json.dumps({"token": "tok-123"})))
+    fake.on("HEAD", "/blobs/", reply(200, body=BLOB))
+    client(fake, push=True, credentials=Credentials("user", "secret-pw")).blob_size(BLOB_DIGEST)
+    token_req = fake.requests("GET", "/token")[0]
+    assert "scope=repository%3Ak0s%2Fk0s%3Apull%2Cpush" in token_req.path and "service=reg" in token_req.path
+    assert token_req.header("Authorization").startswith("Basic ")
+    assert fake.requests("HEAD")[1].header("Authorization") == "Bearer tok-123"
 
 
-def test_basic_challenge_without_credentials(server):
-    server.script.steps = [(401, {"WWW-Authenticate": 'Basic realm="x"'}, b"")]
+def test_identity_token_uses_refresh_grant(fake):
+    fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)), count=1)
+    fake.on("POST", "/token", reply(200, body=json.dumps({"access_token": "acc"})))
+    fake.on("HEAD", "/blobs/", reply(200, body=BLOB))
+    client(fake, credentials=Credentials(identity_token="refresh-me")).blob_size(BLOB_DIGEST)
+    body = fake.requests("POST", "/token")[0].body
+    assert b"grant_type=refresh_token" in body and b"refresh_token=refresh-me" in body
+
+
+def test_basic_challenge_without_credentials(fake):
+    fake.on("HEAD", "/blobs/", reply(401, {"WWW-Authenticate": 'Basic realm="x"'}))
     with pytest.raises(r.RegistryAuthError, match="requires a login"):
-        client(server).blob_size(BLOB_DIGEST)
+        client(fake).blob_size(BLOB_DIGEST)
 
 
-def test_wrong_credentials_message_has_no_password(server):
-    server.script.steps = [(401, {"WWW-Authenticate": 'Basic realm="x"'}, b""),
-                           (401, {"WWW-Authenticate": 'Basic realm="x"'}, b'{"errors":[{"code":"UNAUTHORIZED"}]}')]
+def test_wrong_credentials_message_has_no_password_and_carries_status_and_codes(fake):
+    fake.on("GET", "/manifests/", json_error(401, "UNAUTHORIZED", headers={"WWW-Authenticate": 'Basic realm="x"'}))
     with pytest.raises(r.RegistryAuthError) as e:
-        client(server, credentials=Credentials("me", "hunter2-secret")).get_manifest("v1")
+        client(fake, credentials=Credentials("me", "hunter2-secret")).get_manifest("v1")
     assert "authentication failed as user 'me'" in str(e.value)
     assert "hunter2-secret" not in str(e.value)
+    assert e.value.status == 401 and e.value.codes == ["UNAUTHORIZED"]
 
 
-def test_redirect_to_other_host_drops_authorization(server):
-    other = Script()
-    other_srv = start_server(other)
-    try:
-        location = "http://localhost:%d/blob-store/object" % other_srv.server_address[1]
-        server.script.steps = [(401, {"WWW-Authenticate": 'Basic realm="x"'}, b""), (307, {"Location": location}, b"")]
+def test_redirect_to_other_host_drops_authorization(fake):
+    with FakeRegistry() as other:
+        other.on("GET", "/blob-store/", reply(200, body=BLOB))
+        location = "http://localhost:%d/blob-store/object" % other.port
+        fake.on("GET", "/blobs/", reply(401, {"WWW-Authenticate": 'Basic realm="x"'}), count=1)
+        fake.on("GET", "/blobs/", redirect(location))
         out = io.BytesIO()
-        client(server, credentials=Credentials("u", "p")).download_blob(BLOB_DIGEST, out)
+        client(fake, credentials=Credentials("u", "p")).download_blob(BLOB_DIGEST, out)
         assert out.getvalue() == BLOB
-        assert "Authorization" in server.script.seen[1][2]
-        assert "Authorization" not in other.seen[0][2]
-    finally:
-        other_srv.shutdown()
-        other_srv.server_close()
+        assert fake.requests("GET")[1].header("Authorization")
+        assert other.requests()[0].header("Authorization") is None
 
 
-def test_404_without_registry_error_is_not_a_registry(server):
-    server.script.steps = [(404, {"Content-Type": "text/html"}, b"<html>nope</html>")]
+def test_404_without_registry_error_is_not_a_registry(fake):
+    fake.on("GET", "/manifests/", reply(404, {"Content-Type": "text/html"}, b"<html>nope</html>"))
     with pytest.raises(r.RegistryNotFoundError, match="is 127.0.0.1:[0-9]+ an OCI registry"):
-        client(server).get_manifest("v1")
+        client(fake).get_manifest("v1")
 
 
-def test_refused_connection(server):
-    port = server.server_address[1]
-    server.shutdown()
-    server.server_close()
+def test_refused_connection():
+    with FakeRegistry() as srv:
+        port = srv.port
     c = r.RegistryClient("127.0.0.1:%d" % port, "k0s", plain_http=True, retries=1, sleep=lambda s: None)
     with pytest.raises(r.RegistryConnectionError, match="connection refused"):
         c.blob_size(BLOB_DIGEST)
@@ -213,3 +181,249 @@ def test_params_from_options_env_fallback(monkeypatch):
     params = r.params_from_options({"timeout": "2.5"})
     assert params["plain_http"] is True and params["retries"] == 5 and params["timeout"] == 2.5
     assert params["validate_certs"] is True
+
+
+# ---------------------------------------------------------------- issue 12, item 1: downgrades
+def basic_challenge():
+    return reply(401, {"WWW-Authenticate": 'Basic realm="x"'})
+
+
+def test_item1_upload_location_downgraded_to_http_on_same_host_is_refused(tls_fake, certs):
+    location = "http://%s/v2/k0s/k0s/blobs/uploads/abc" % tls_fake.host
+    tls_fake.on("POST", "/blobs/uploads/", basic_challenge(), count=1)
+    tls_fake.on("POST", "/blobs/uploads/", reply(202, {"Location": location}))
+    tls_fake.on("PUT", "/blobs/uploads/", reply(201))
+    c = tls_client(tls_fake, certs, credentials=Credentials("u", "secret-pw"), push=True)
+    with pytest.raises(r.RegistryError, match="https to http"):
+        c.upload_blob(BLOB_DIGEST, r.BytesBody(BLOB))
+    assert [s for s in tls_fake.seen if not s.tls] == [], "nothing may go out in clear text"
+
+
+def test_item1_blob_redirect_downgraded_to_http_is_refused(tls_fake, certs):
+    tls_fake.on("GET", "/blobs/", basic_challenge(), count=1)
+    tls_fake.on("GET", "/blobs/", redirect("http://%s/store/blob" % tls_fake.host))
+    tls_fake.on("GET", "/store/", reply(200, body=BLOB))
+    c = tls_client(tls_fake, certs, credentials=Credentials("u", "secret-pw"))
+    with pytest.raises(r.RegistryError, match="https to http"):
+        c.download_blob(BLOB_DIGEST, io.BytesIO(), expected_size=len(BLOB))
+    assert [s for s in tls_fake.seen if not s.tls] == []
+
+
+def test_item1_same_host_other_port_gets_no_credentials(fake):
+    with FakeRegistry() as other:
+        other.on("GET", "/store/", reply(200, body=BLOB))
+        fake.on("GET", "/blobs/", basic_challenge(), count=1)
+        fake.on("GET", "/blobs/", redirect("http://127.0.0.1:%d/store/blob" % other.port))
+        client(fake, credentials=Credentials("u", "p")).download_blob(BLOB_DIGEST, io.BytesIO())
+        assert other.requests()[0].header("Authorization") is None
+
+
+@pytest.mark.parametrize("a,b,same", [
+    ("https://reg.example.com/v2/", "https://reg.example.com:443/x", True),
+    ("https://reg.example.com/v2/", "http://reg.example.com:443/x", False),
+    ("https://REG.example.com/v2/", "https://reg.example.com/x", True),
+    ("http://reg.example.com/v2/", "http://reg.example.com:80/x", True),
+    ("https://reg.example.com:5000/", "https://reg.example.com/", False),
+])
+def test_item1_origin_compares_scheme_host_and_effective_port(a, b, same):
+    assert (r.origin(a) == r.origin(b)) is same
+
+
+# ---------------------------------------------------------------- item 2: caps
+def test_item2_manifest_over_4mib_is_refused(fake):
+    fake.on("GET", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}, b" " * (r.MAX_MANIFEST + 1)))
+    with pytest.raises(r.RegistryError, match="larger than 4 MiB") as e:
+        client(fake).get_manifest("v1")
+    assert REPO in str(e.value)
+
+
+def test_item2_endless_manifest_body_is_refused(fake):
+    fake.on("GET", "/manifests/", endless(headers={"Content-Type": r.OCI_MANIFEST}))
+    with pytest.raises(r.RegistryError, match="larger than 4 MiB"):
+        client(fake).get_manifest("v1")
+
+
+def test_item2_endless_error_body_is_capped(fake):
+    fake.on("GET", "/manifests/", endless(status=400, headers={"Content-Type": "application/json"}))
+    with pytest.raises(r.RegistryError, match="answered 400"):
+        client(fake).get_manifest("v1")
+
+
+def test_item2_endless_token_response_is_refused(fake):
+    fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)))
+    fake.on("GET", "/token", endless(headers={"Content-Type": "application/json"}))
+    with pytest.raises(r.RegistryAuthError, match="token service .* larger than"):
+        client(fake, credentials=Credentials("u", "p")).blob_size(BLOB_DIGEST)
+
+
+# ---------------------------------------------------------------- item 3: blob size bound
+def test_item3_endless_blob_stops_at_the_expected_size(fake):
+    fake.on("GET", "/blobs/", endless(chunk=BLOB))
+    out = io.BytesIO()
+    with pytest.raises(r.RegistryError, match="more than the %d bytes" % len(BLOB)):
+        client(fake, retries=0).download_blob(BLOB_DIGEST, out, expected_size=len(BLOB))
+    assert len(out.getvalue()) <= len(BLOB)
+
+
+def test_item3_blob_without_length_is_refused_when_size_unknown(fake):
+    fake.on("GET", "/blobs/", reply(200, body=BLOB, chunked=True))
+    with pytest.raises(r.RegistryError, match="no usable Content-Length"):
+        client(fake).download_blob(BLOB_DIGEST, io.BytesIO())
+
+
+def test_item3_blob_length_larger_than_expected_is_refused(fake):
+    fake.on("GET", "/blobs/", reply(200, body=BLOB + b"x" * 10))
+    with pytest.raises(r.RegistryError, match="announces 16010 bytes"):
+        client(fake).download_blob(BLOB_DIGEST, io.BytesIO(), expected_size=len(BLOB))
+
+
+def test_item3_blob_without_length_is_fine_when_size_known(fake):
+    fake.on("GET", "/blobs/", reply(200, body=BLOB, chunked=True))
+    out = io.BytesIO()
+    assert client(fake).download_blob(BLOB_DIGEST, out, expected_size=len(BLOB)) == len(BLOB)
+
+
+# ---------------------------------------------------------------- item 4: tokens
+@pytest.mark.parametrize("token", ["tok-secret\n", "tok secret", "tok\x00secret", ""])
+def test_item4_bad_token_is_refused_without_showing_it(fake, token):
+    fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)))
+    fake.on("GET", "/token", reply(200, body=json.dumps({"token": token})))
+    with pytest.raises(r.RegistryAuthError) as e:
+        client(fake, credentials=Credentials("u", "p")).blob_size(BLOB_DIGEST)
+    assert "tok" not in str(e.value).replace("token", "")
+    assert "127.0.0.1" in str(e.value)
+
+
+# ---------------------------------------------------------------- item 5: malformed answers
+def test_item5_numeric_token(fake):
+    fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)))
+    fake.on("GET", "/token", reply(200, body=b'{"token": 12345}'))
+    with pytest.raises(r.RegistryAuthError, match="not a string"):
+        client(fake, credentials=Credentials("u", "p")).blob_size(BLOB_DIGEST)
+
+
+def test_item5_short_manifest_body_is_retried_then_named(fake):
+    fake.on("GET", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}, b"{}", length=100))
+    with pytest.raises(r.RegistryConnectionError) as e:
+        client(fake, retries=1).get_manifest("v1")
+    assert fake.count("GET") == 2 and "127.0.0.1" in str(e.value) and "gave up after 2 attempts" in str(e.value)
+
+
+def test_item5_bad_content_length_on_head(fake):
+    fake.on("HEAD", "/blobs/", reply(200, length="12abc"))
+    with pytest.raises(r.RegistryError, match="Content-Length"):
+        client(fake).blob_size(BLOB_DIGEST)
+
+
+def test_item5_stalled_manifest_read_is_retried_and_named(fake):
+    fake.on("GET", "/manifests/", stall(5, headers={"Content-Type": r.OCI_MANIFEST}))
+    with pytest.raises(r.RegistryConnectionError) as e:
+        client(fake, retries=1, timeout=0.2).get_manifest("v1")
+    assert fake.count("GET") == 2
+    assert REPO in str(e.value) and "gave up after 2 attempts" in str(e.value)
+
+
+def test_item5_manifest_not_utf8_json(fake):
+    fake.on("GET", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}, b"\xff\xfe{"))
+    with pytest.raises(r.RegistryError, match="not a JSON"):
+        client(fake).get_manifest_json("v1")
+
+
+# ---------------------------------------------------------------- item 6: digests
+def test_item6_sha512_manifest_is_verified(fake):
+    fake.on("GET", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}, b"{}"))
+    with pytest.raises(r.RegistryDigestError):
+        client(fake).get_manifest(SHA512_DIGEST)
+
+
+def test_item6_sha512_blob_is_verified(fake):
+    fake.on("GET", "/blobs/", reply(200, body=BLOB))
+    out = io.BytesIO()
+    assert client(fake).download_blob(SHA512_DIGEST, out) == len(BLOB)
+    fake.on("GET", "/blobs/", reply(200, body=b"x" * len(BLOB)))
+    with FakeRegistry() as bad:
+        bad.on("GET", "/blobs/", reply(200, body=b"x" * len(BLOB)))
+        with pytest.raises(r.RegistryDigestError):
+            client(bad).download_blob(SHA512_DIGEST, io.BytesIO())
+
+
+@pytest.mark.parametrize("digest", ["sha256:../../../../v2/other/manifests/x", "sha256:" + "A" * 64,
+                                    "sha256:" + "a" * 64 + "\n", "md5:abc"])
+def test_item6_client_refuses_malformed_digests_before_any_request(fake, digest):
+    with pytest.raises(r.RegistryError, match="digest"):
+        client(fake).get_manifest(digest)
+    with pytest.raises(r.RegistryError, match="digest"):
+        client(fake).blob_size(digest)
+    assert fake.seen == []
+
+
+# ---------------------------------------------------------------- item 7: full disk
+class FullDisk(io.BytesIO):
+    def __init__(self, code):
+        io.BytesIO.__init__(self)
+        self.code = code
+
+    def write(self, data):
+        raise OSError(self.code, "No space left on device" if self.code == errno.ENOSPC else "Disk quota exceeded")
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
+def test_item7_full_disk_is_not_retried_and_says_so(fake, code):
+    fake.on("GET", "/blobs/", reply(200, body=BLOB))
+    with pytest.raises(r.RegistryError) as e:
+        client(fake, retries=3).download_blob(BLOB_DIGEST, FullDisk(code))
+    assert fake.count("GET") == 1
+    assert ("No space left on device" if code == errno.ENOSPC else "Disk quota exceeded") in str(e.value)
+
+
+# ---------------------------------------------------------------- the retry policy: N retries = N+1 attempts
+def always_503():
+    return json_error(503, "UNAVAILABLE", "busy")
+
+
+def run_upload(c):
+    c.upload_blob(BLOB_DIGEST, r.BytesBody(BLOB))
+
+
+def run_stream(c, tmp_path):
+    p = tmp_path / "blob"
+    p.write_bytes(BLOB)
+    c.upload_blob_stream(str(p), len(BLOB))
+
+
+CASES = {
+    "HEAD": (("HEAD", "/blobs/"), lambda c, t: c.blob_size(BLOB_DIGEST)),
+    "GET": (("GET", "/manifests/"), lambda c, t: c.get_manifest("v1")),
+    "GET-blob": (("GET", "/blobs/"), lambda c, t: c.download_blob(BLOB_DIGEST, io.BytesIO())),
+    "PUT-manifest": (("PUT", "/manifests/"), lambda c, t: c.put_manifest("v1", b"{}", r.OCI_MANIFEST)),
+    "POST": (("POST", "/uploads/"), lambda c, t: run_upload(c)),
+    "PUT-blob": (("PUT", "/uploads/"), lambda c, t: run_upload(c)),
+    "PATCH": (("PATCH", "/uploads/"), lambda c, t: run_stream(c, t)),
+    "PUT-stream": (("PUT", "/uploads/"), lambda c, t: run_stream(c, t)),
+}
+
+
+@pytest.mark.parametrize("retries", [0, 3])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_retries_n_means_at_most_n_plus_1_attempts_of_any_request(fake, tmp_path, case, retries):
+    (method, path), action = CASES[case]
+    fake.on(method, path, always_503())
+    fake.on("POST", "/uploads/", reply(202, {"Location": "/v2/k0s/k0s/blobs/uploads/abc"}))
+    fake.on("PATCH", "/uploads/", reply(202, {"Location": "/v2/k0s/k0s/blobs/uploads/abc"}))
+    with pytest.raises(r.RegistryConnectionError) as e:
+        action(client(fake, retries=retries), tmp_path)
+    assert fake.count(method, path) == retries + 1
+    for other in ("HEAD", "GET", "PUT", "POST", "PATCH"):
+        assert fake.count(other) <= retries + 1, (other, fake.seen)
+    assert "gave up after %d attempts" % (retries + 1) in str(e.value)
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_retries_n_bounds_token_fetches(fake, retries):
+    fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)))
+    fake.on("GET", "/token", always_503())
+    with pytest.raises(r.RegistryConnectionError) as e:
+        client(fake, retries=retries, credentials=Credentials("u", "p")).blob_size(BLOB_DIGEST)
+    assert fake.count("GET", "/token") == retries + 1
+    assert fake.count("HEAD") == retries + 1
+    assert "gave up after %d attempts" % (retries + 1) in str(e.value)
