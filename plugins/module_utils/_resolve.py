@@ -12,8 +12,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
 from ansible_collections.k0smotron.oci.plugins.module_utils._oras import (
     TITLE,
     format_platform,
@@ -24,18 +22,28 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Re
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry import (
     INDEX_TYPES,
     RegistryError,
+    check_digest,
     client_from_params,
 )
 
 
-def _load(data, what):
-    try:
-        doc = json.loads(data.decode("utf-8"))
-        if not isinstance(doc, dict):
-            raise ValueError()
-        return doc
-    except (ValueError, UnicodeDecodeError):
-        raise RegistryError("%s is not a JSON manifest" % what)
+def descriptors(doc, key, where):
+    """The descriptors under ``key`` of a manifest or index, each a dict with a valid digest and size;
+    RegistryError naming ``where`` for anything else (a registry's answer is not trusted)."""
+    items = doc.get(key) or []
+    if not isinstance(items, list):
+        raise RegistryError("%s: %r is not a list" % (where, key))
+    for i, item in enumerate(items):
+        what = "%s: %s[%d]" % (where, key, i)
+        if not isinstance(item, dict):
+            raise RegistryError("%s is not a descriptor object" % what)
+        check_digest(item.get("digest"), what)
+        size = item.get("size")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise RegistryError("%s has an invalid size %r" % (what, size))
+        if not isinstance(item.get("annotations") or {}, dict) or not isinstance(item.get("platform") or {}, dict):
+            raise RegistryError("%s has annotations or a platform that is not an object" % what)
+    return items
 
 
 def select_layer(layers, title, where):
@@ -64,10 +72,9 @@ def resolve(params):
     client = client_from_params(params, ref)
     result = {"registry": ref.registry, "repository": ref.repository}
     try:
-        data, media_type, digest = client.get_manifest(ref.digest or ref.tag)
-        doc = _load(data, "%s" % ref)
+        doc, media_type, digest, _data = client.get_manifest_json(ref.digest or ref.tag)
         if media_type in INDEX_TYPES or "manifests" in doc:
-            entries = doc.get("manifests") or []
+            entries = descriptors(doc, "manifests", "index %s" % ref)
             platforms = [format_platform(e.get("platform") or {}) for e in entries if e.get("platform")]
             result["index_digest"] = digest
             result["platforms"] = platforms
@@ -81,11 +88,10 @@ def resolve(params):
             else:
                 raise RegistryError("%s is an index of %d manifests; set option platform to one of: %s"
                                     % (ref, len(entries), ", ".join(platforms)))
-            data, media_type, digest = client.get_manifest(chosen[0]["digest"])
-            doc = _load(data, "%s@%s" % (ref.name, chosen[0]["digest"]))
+            doc, media_type, digest, _data = client.get_manifest_json(chosen[0]["digest"])
     finally:
         client.close()
-    layers = doc.get("layers") or []
+    layers = descriptors(doc, "layers", "manifest %s of %s" % (digest, ref))
     chosen_layer = select_layer(layers, params.get("title"), "manifest %s of %s" % (digest, ref))
     out_layers = []
     for layer in layers:
