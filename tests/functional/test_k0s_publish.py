@@ -121,8 +121,16 @@ def test_local_files_and_checksums(ansible_playbook, registry, k0s_release, tmp_
 
 
 def test_bad_inputs_fail_early(ansible_playbook):
+    # A scheme: the reference parser names the variable and the problem.
     p = ansible_playbook("k0smotron.oci.publish", extra_vars={"k0s_publish_repository": "oci://x/y:tag"})
+    assert p.returncode != 0 and "option k0s_publish_repository: 'oci://x/y:tag' starts with oci://" in p.stdout
+    # A well-formed reference with a tag is still not a repository.
+    p = ansible_playbook("k0smotron.oci.publish", extra_vars={"k0s_publish_repository": "r.example/k0s:v1"})
     assert p.returncode != 0 and "k0s_publish_repository must be REGISTRY/REPOSITORY" in p.stdout
+    # The tags pushed under (<tag>-<arch> with several architectures) are checked before anything is downloaded.
+    p = ansible_playbook("k0smotron.oci.publish", extra_vars={"k0s_publish_repository": "r.example/k0s",
+                                                              "k0s_publish_tag": "v1+k0s"})
+    assert p.returncode != 0 and "option k0s_publish_tag: tag 'v1+k0s' contains '+'" in p.stdout
     p = ansible_playbook("k0smotron.oci.publish", extra_vars={"k0s_publish_repository": "r.example/k0s",
                                                               "k0s_publish_architectures": ["armv7"]})
     assert p.returncode != 0 and "armv7" in p.stdout
