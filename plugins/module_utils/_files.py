@@ -23,7 +23,12 @@ CHUNK = 1 << 20
 
 def sha256_file(path):
     """``sha256:<hex>`` of a file, read in 1 MiB chunks (memory stays flat)."""
-    hasher = hashlib.sha256()
+    return file_digest(path)
+
+
+def file_digest(path, algorithm="sha256"):
+    """``<algorithm>:<hex>`` of a file (sha256, sha512), read in 1 MiB chunks (memory stays flat)."""
+    hasher = hashlib.new(algorithm)
     buf = bytearray(CHUNK)
     view = memoryview(buf)
     with open(path, "rb") as f:
@@ -32,7 +37,7 @@ def sha256_file(path):
             if not n:
                 break
             hasher.update(view[:n])
-    return "sha256:" + hasher.hexdigest()
+    return "%s:%s" % (algorithm, hasher.hexdigest())
 
 
 def default_cache_path():

@@ -18,7 +18,11 @@ description:
     then renames it over O(dest). A failed, interrupted or corrupt download never replaces O(dest).
   - When O(dest) already has the digest, nothing is downloaded and no registry is contacted.
   - An interrupted download resumes with an HTTP range request where the registry allows it,
-    else restarts. Redirects (object stores, CDNs) never receive the registry credentials.
+    else restarts. Redirects (object stores, CDNs) never receive the registry credentials, and a
+    redirect from https to http is refused unless O(plain_http=true).
+  - Never writes more than the blob's size, which comes from the registry's HEAD answer (or the
+    download's C(Content-Length)); an answer without a usable size is refused.
+  - A full disk (or quota) fails at once with the operating system's error; it is not retried.
 author:
   - k0smotron.oci maintainers (@k0sproject)
 extends_documentation_fragment:
@@ -53,6 +57,8 @@ options:
       - File to write, for example C(/usr/local/bin/k0s). Its directory must exist.
       - Set O(mode) (for example C("0755") for a binary); a new file otherwise gets the default
         permissions for the umask.
+      - If O(dest) is a symbolic link, the file it points to is checked, written and given O(mode),
+        O(owner) and O(group); the link stays as it is (what C(cp) and C(curl -o) do).
     type: path
     required: true
 seealso:
@@ -83,9 +89,15 @@ digest:
   returned: success
   type: str
 size:
-  description: Size of O(dest) in bytes.
+  description: Size of the blob in bytes (also when O(dest) is a symbolic link to it).
   returned: success
   type: int
+state:
+  description: C(file). When O(dest) is a symbolic link, the file it points to is what was checked and
+    written, and the returned C(mode), C(owner) and C(group) describe that file.
+  returned: success and O(dest) exists
+  type: str
+  version_added: 1.1.0
 download_url:
   description: The blob as an C(oci://) URL.
   returned: success
@@ -99,13 +111,16 @@ downloaded:
 import os
 import tempfile
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.k0smotron.oci.plugins.module_utils._common import ModuleInputError, registry_module, run
-from ansible_collections.k0smotron.oci.plugins.module_utils._files import sha256_file
+from ansible_collections.k0smotron.oci.plugins.module_utils._files import file_digest
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry import RegistryNotFoundError, client_from_params
 
 
 WRITEBACK_EVERY = 8 << 20
+PATH_INFO = ("uid", "gid", "owner", "group", "mode", "state", "secontext")
 
 
 class WritebackFile:
@@ -147,65 +162,86 @@ class WritebackFile:
         return self.f.fileno()
 
 
-def current_digest(dest, algorithm):
-    if not os.path.isfile(dest) or algorithm != "sha256":
-        return None
-    return sha256_file(dest)
+def plan(params):
+    """(reference, target): the blob, and the file to check and write (a symlinked dest's target)."""
+    ref = Reference.parse(params["reference"], require_digest=True, allow_scheme=True)
+    if ref.tag:
+        raise ModuleInputError("option reference: %r carries a tag and a digest; name the blob only: %s"
+                               % (params["reference"], ref.download_url()))
+    dest = params["dest"]
+    if os.path.isdir(dest):
+        raise ModuleInputError("option dest: %s is a directory; give the path of the file to write, e.g. %s"
+                               % (dest, os.path.join(dest, "k0s")))
+    target = os.path.realpath(dest) if os.path.islink(dest) else dest
+    directory = os.path.dirname(os.path.abspath(target))
+    if not os.path.isdir(directory):
+        raise ModuleInputError("option dest: directory %s does not exist; create it first" % directory)
+    return ref, target
+
+
+def current_digest(path, digest):
+    """The digest of ``path`` with ``digest``'s algorithm; None if there is no such file."""
+    return file_digest(path, digest.split(":", 1)[0]) if os.path.isfile(path) else None
+
+
+def remote_size(client, digest):
+    """The blob's size from HEAD (-1: the registry gives none); a missing blob or a manifest digest fails."""
+    size = client.blob_size(digest)
+    if size is None and client.manifest_exists(digest):
+        raise RegistryNotFoundError(
+            "%s is a manifest digest, not a blob digest, in %s: a download URL must name the layer "
+            "(the k0s binary) - use k0smotron.oci.artifact_info and its blob_digest" % (digest, client.where))
+    if size is None:
+        raise RegistryNotFoundError("blob %s not found in %s" % (digest, client.where))
+    return size
+
+
+def download(module, client, digest, target, size):
+    """Stream the blob into a temp file next to ``target`` (at most ``size`` bytes), fsync, rename over it."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)),
+                               prefix=".%s." % os.path.basename(target), suffix=".part")
+    module.add_cleanup_file(tmp)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            size = client.download_blob(digest, WritebackFile(out), expected_size=size)
+            out.flush()
+            os.fsync(out.fileno())
+        module.atomic_move(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return size
+
+
+def path_info(module, target, size):
+    """Ansible's file facts of the file written (not of a symlink to it), with ``size`` the blob's size."""
+    info = AnsibleModule.add_path_info(module, {"path": target})
+    facts = dict((key, info[key]) for key in PATH_INFO if key in info)
+    facts["size"] = size
+    return facts
 
 
 def fetch(module):
     p = module.params
-    ref = Reference.parse(p["reference"], require_digest=True, allow_scheme=True)
-    if ref.tag:
-        raise ModuleInputError("option reference: %r carries a tag and a digest; name the blob only: %s"
-                               % (p["reference"], ref.download_url()))
-    dest = p["dest"]
-    if os.path.isdir(dest):
-        raise ModuleInputError("option dest: %s is a directory; give the path of the file to write, e.g. %s"
-                               % (dest, os.path.join(dest, "k0s")))
-    directory = os.path.dirname(os.path.abspath(dest))
-    if not os.path.isdir(directory):
-        raise ModuleInputError("option dest: directory %s does not exist; create it first" % directory)
-
-    before = current_digest(dest, ref.digest.split(":", 1)[0])
-    downloaded = False
-    size = os.path.getsize(dest) if before else None
-    if before != ref.digest:
+    ref, target = plan(p)
+    before = current_digest(target, ref.digest)
+    changed = before != ref.digest
+    size = os.path.getsize(target) if not changed else None
+    if changed:
         client = client_from_params(p, ref)
         try:
-            if module.check_mode:
-                size = client.blob_size(ref.digest)
-                if size is None and client.manifest_exists(ref.digest):
-                    raise RegistryNotFoundError(
-                        "%s is a manifest digest, not a blob digest, in %s: a download URL must name the layer "
-                        "(the k0s binary) - use k0smotron.oci.artifact_info and its blob_digest"
-                        % (ref.digest, client.where))
-                if size is None:
-                    raise RegistryNotFoundError("blob %s not found in %s" % (ref.digest, client.where))
-            else:
-                fd, tmp = tempfile.mkstemp(dir=directory, prefix=".%s." % os.path.basename(dest), suffix=".part")
-                module.add_cleanup_file(tmp)
-                try:
-                    with os.fdopen(fd, "wb") as out:
-                        size = client.download_blob(ref.digest, WritebackFile(out))
-                        out.flush()
-                        os.fsync(out.fileno())
-                    module.atomic_move(tmp, dest)
-                finally:
-                    if os.path.exists(tmp):
-                        os.unlink(tmp)
-                downloaded = True
+            size = remote_size(client, ref.digest)
+            if not module.check_mode:
+                size = download(module, client, ref.digest, target, size)
         finally:
             client.close()
-
-    file_args = module.load_file_common_arguments(p, path=dest)
-    changed = before != ref.digest
-    if os.path.exists(dest):
-        changed = module.set_fs_attributes_if_different(file_args, changed)
-    result = dict(changed=changed, dest=dest, digest=ref.digest, size=size,
-                  download_url=ref.download_url(), downloaded=downloaded)
+    if os.path.exists(target):
+        changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(p, path=target), changed)
+    result = dict(changed=changed, dest=p["dest"], digest=ref.digest, download_url=ref.download_url(),
+                  downloaded=before != ref.digest and not module.check_mode)
+    result.update(path_info(module, target, size))
     if module._diff:
-        result["diff"] = {"before": {"path": dest, "digest": before}, "after": {"path": dest, "digest": ref.digest}}
+        result["diff"] = {"before": {"path": p["dest"], "digest": before}, "after": {"path": p["dest"], "digest": ref.digest}}
     return result
 
 
@@ -217,6 +253,8 @@ def main():
         ),
         add_file_common_args=True,
     )
+    # exit_json would overwrite size/state/mode with an lstat of dest (a symlink's own); fetch reports them.
+    module.add_path_info = lambda kwargs: kwargs
     run(module, fetch)
 
 

@@ -101,3 +101,21 @@ def test_dest_is_directory_or_missing_dir(run_module, artifact, tmp_path):
     result = run_module("blob_fetch", dict(reference=artifact["url"], dest=str(tmp_path / "no" / "k0s")),
                         expect_fail=True)
     assert "does not exist" in result["msg"]
+
+
+@pytest.mark.parametrize("present", [True, False], ids=["target-matches", "target-missing"])
+def test_item8_symlinked_dest_reports_the_blob_and_modes_the_target(run_module, artifact, tmp_path, present):
+    """Issue 12 item 8: size is the blob's, state is not 'link', mode lands on the link's target, the link stays."""
+    target = tmp_path / "k0s-v1"
+    if present:
+        target.write_bytes(open(artifact["src"], "rb").read())
+        target.chmod(0o644)
+    link = tmp_path / "k0s"
+    link.symlink_to(target.name)
+    result = run_module("blob_fetch", dict(reference=artifact["url"], dest=str(link), plain_http=True, mode="0755"),
+                        expect_fail=False)
+    assert result["size"] == os.path.getsize(artifact["src"])
+    assert result["state"] == "file" and result["mode"] == "0755" and result["dest"] == str(link)
+    assert result["downloaded"] is (not present)
+    assert link.is_symlink() and sha(str(target)) == artifact["digest"]
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
