@@ -156,3 +156,56 @@ def credentials_for(registry, config_path=None):
 def auth_entry(username, password):
     """The ``auths`` value docker and oras write for username/password."""
     return {"auth": base64.b64encode(("%s:%s" % (username, password)).encode("utf-8")).decode("ascii")}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Docker configs written for nodes (control_plane's Secret, k0s_binary's config.json): built here, not in Jinja.
+
+def parse_config(data, source):
+    """A docker config given as a dict or as JSON text, as a dict; DockerConfigError says what is wrong."""
+    if isinstance(data, dict):
+        return data
+    text = (data or "").strip() if isinstance(data, str) else None
+    if text is None:
+        raise DockerConfigError("%s must be a docker config (a dict or JSON text)" % source)
+    return _config_object(text, source)
+
+
+def _config_object(text, source):
+    try:
+        config = json.loads(text) if text else {}
+    except ValueError as e:
+        raise DockerConfigError("%s is not valid JSON (%s)" % (source, e.__class__.__name__))
+    if not isinstance(config, dict):
+        raise DockerConfigError("%s must hold a JSON object ({\"auths\": ...})" % source)
+    return config
+
+
+def node_config(config, registry, source):
+    """``{"auths": {registry: entry}}`` for a node: the inline ``auths`` entry of ``registry`` copied from
+    ``config``. Credential helpers (``credsStore``/``credHelpers``) cannot run on a node, so an entry without
+    inline credentials (``auth``, ``identitytoken`` or ``username``+``password``) is an error."""
+    entry = None
+    for key, value in (config.get("auths") or {}).items():
+        if _normalize_host(key) == registry and isinstance(value, dict):
+            entry = value
+    if not entry or not (entry.get("auth") or entry.get("identitytoken")
+                         or (entry.get("username") and entry.get("password"))):
+        raise DockerConfigError(
+            "%s holds no inline credentials (\"auths\" entry with \"auth\" or \"identitytoken\") for %s. Credential "
+            "helpers (credsStore/credHelpers) cannot run on a node. Log in with 'oras login --registry-config FILE "
+            "REGISTRY' into a separate file, or give a username and password." % (source, registry))
+    return {"auths": {registry: entry}}
+
+
+def merge_config(existing, new):
+    """``existing`` updated with ``new``: top-level keys of ``new`` replace those of ``existing``; ``auths``
+    entries are merged per registry (``new`` wins), so other registries' logins stay."""
+    merged = dict(existing)
+    for key, value in new.items():
+        if key != "auths":
+            merged[key] = value
+    auths = dict(existing.get("auths") or {})
+    auths.update(new.get("auths") or {})
+    merged["auths"] = auths
+    return merged

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import shlex
 
 # ORAS release assets: oras_<version>_linux_<arch>.tar.gz
@@ -60,6 +61,11 @@ def machine_arch_case(machine_var="machine", arch_var="arch"):
     return "\n".join(lines) + "\n"
 
 
+def comment_text(value):
+    """``value`` made safe for a shell comment: one line (a newline would end the comment and run the rest)."""
+    return " ".join(str(value).split())
+
+
 def oras_wrapper(real_binary, version, home=""):
     """Text of the ``oras`` wrapper that runs ``real_binary`` with HOME set when it is unset.
 
@@ -77,4 +83,191 @@ def oras_wrapper(real_binary, version, home=""):
             "%s"
             "  export HOME\n"
             "fi\n"
-            'exec %s "$@"\n') % (WRAPPER_MARKER, version, set_home, shlex.quote(real_binary))
+            'exec %s "$@"\n') % (WRAPPER_MARKER, comment_text(version), set_home, shlex.quote(real_binary))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# install-oras.sh: the script control_plane ships to k0smotron nodes as a files entry (run as root by one plain
+# pre-command). Every value put into it is validated here and shell-quoted.
+
+class NodeScriptError(ValueError):
+    """A value that cannot go into a node script; the message names the variable and says what to do."""
+
+
+_ORAS_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?")
+# http(s) URL without whitespace, quotes or shell metacharacters (it ends up in a root shell script).
+_HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%+,:@=/-]*)?")
+# Absolute node path of plain characters (it also goes into pre-commands that must be plain lines).
+_NODE_PATH = re.compile(r"/[A-Za-z0-9._/-]+")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+INSTALL_ORAS_LIBDIR = "lib/k0smotron-oci"
+
+
+def check_oras_version(version, variable="control_plane_oras_version"):
+    if not isinstance(version, str) or not _ORAS_VERSION.fullmatch(version):
+        raise NodeScriptError("%s must be an ORAS release version such as 1.3.0 (digits and dots, optionally "
+                              "-PRERELEASE), got %r" % (variable, version))
+    return version
+
+
+def check_http_url(url, variable):
+    if not isinstance(url, str) or not _HTTP_URL.fullmatch(url):
+        raise NodeScriptError("%s must be an http(s) URL of letters, digits and ._~%%+,:@=/- only (no whitespace, "
+                              "quotes, query or shell metacharacters: it goes into a script run as root), got %r"
+                              % (variable, url))
+    return url
+
+
+def check_node_path(path, variable):
+    if not isinstance(path, str) or not _NODE_PATH.fullmatch(path) or "/../" in path + "/":
+        raise NodeScriptError("%s must be an absolute path of letters, digits, '.', '_', '-' and '/' (it goes into "
+                              "pre-commands that must run unchanged under cloud-init and Ignition), got %r"
+                              % (variable, path))
+    return path
+
+
+def install_oras_paths(prefix):
+    """(script path, libdir, bindir) on the node for an install prefix such as /usr/local."""
+    prefix = prefix.rstrip("/") or ""
+    libdir = "%s/%s" % (prefix, INSTALL_ORAS_LIBDIR)
+    return libdir + "/install-oras.sh", libdir, prefix + "/bin"
+
+
+def oras_release_url(base_url, version):
+    return "%s/v%s" % (base_url.rstrip("/"), version)
+
+
+def oras_tarball(version, arch):
+    return "oras_%s_linux_%s.tar.gz" % (version, arch)
+
+
+def oras_checksums_file(version):
+    return "oras_%s_checksums.txt" % version
+
+
+_INSTALL_ORAS_BODY = r"""
+log() { echo "install-oras: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+installed() {
+  [ -x "$real" ] && [ -f "$wrapper" ] || return 1
+  grep -qF "$marker" "$wrapper" && grep -qF "$real" "$wrapper" || return 1
+  HOME=/root "$real" version 2>/dev/null | grep -qE "^Version: *$version([^0-9.]|$)"
+}
+
+if installed; then
+  log "ORAS $version is already installed ($wrapper)"
+  exit 0
+fi
+
+machine=$(uname -m)
+@ARCH_CASE@
+case $arch in
+@SUM_CASE@
+esac
+tarball=@TARBALL@
+[ -n "$sum" ] || die "no checksum (sha256) known for $tarball; nothing installed"
+
+fetch() {
+  n=1
+  while :; do
+    rm -f "$2"
+    if command -v curl >/dev/null 2>&1; then
+      curl -fsSL --connect-timeout 30 -o "$2" "$1" && return 0
+    elif command -v wget >/dev/null 2>&1; then
+      wget -q -T 30 -O "$2" "$1" && return 0
+    else
+      die "neither curl nor wget is installed; nothing installed"
+    fi
+    [ "$n" -lt "$retries" ] || return 1
+    log "download of $1 failed (attempt $n of $retries), retrying in $((n * 2)) s"
+    sleep $((n * 2))
+    n=$((n + 1))
+  done
+}
+
+sha256() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    sha256sum "$1" | cut -d " " -f 1
+  else
+    openssl dgst -sha256 -r "$1" | cut -d " " -f 1
+  fi
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
+
+fetch "$release_url/$tarball" "$tmp/$tarball" || die "cannot download $release_url/$tarball; nothing installed"
+actual=$(sha256 "$tmp/$tarball")
+[ "$actual" = "$sum" ] || die "checksum (sha256) mismatch for $tarball: expected $sum, got $actual; nothing installed"
+
+mkdir "$tmp/x"
+tar -xzf "$tmp/$tarball" -C "$tmp/x" oras || die "cannot extract oras from $tarball; nothing installed"
+[ -f "$tmp/x/oras" ] || die "$tarball holds no oras binary; nothing installed"
+HOME=/root "$tmp/x/oras" version >/dev/null 2>&1 || die "the oras binary from $tarball does not run here; nothing installed"
+
+mkdir -p "$libdir/oras-$version" "$bindir"
+cp "$tmp/x/oras" "$real.new"
+chmod 0755 "$real.new"
+mv -f "$real.new" "$real"
+cat > "$wrapper.new" <<'K0SMOTRON_OCI_WRAPPER'
+@WRAPPER@K0SMOTRON_OCI_WRAPPER
+chmod 0755 "$wrapper.new"
+mv -f "$wrapper.new" "$wrapper"
+log "installed ORAS $version ($arch) as $wrapper"
+"""
+
+
+def install_oras_script(version, base_url, prefix, checksums, retries):
+    """Text of install-oras.sh: installs ORAS ``version`` from ``base_url``/vVERSION (sha256 from ``checksums``,
+    {arch: hex}) as PREFIX/lib/k0smotron-oci/oras-VERSION/oras with the HOME wrapper PREFIX/bin/oras.
+
+    Idempotent on the node, installs nothing on a failed download or checksum. Raises NodeScriptError (naming
+    the control_plane variable) for a value that is not safe to put into the script."""
+    check_oras_version(version)
+    check_http_url(base_url, "control_plane_oras_base_url")
+    check_node_path(prefix, "control_plane_oras_install_prefix")
+    for arch, hexsum in checksums.items():
+        if arch not in ORAS_ARCHES or not isinstance(hexsum, str) or not _SHA256_HEX.fullmatch(hexsum):
+            raise NodeScriptError("control_plane_oras_checksums must map arches (%s) to the 64 lowercase hex sha256 "
+                                  "of %s (see %s); %r is not usable"
+                                  % (", ".join(ORAS_ARCHES), oras_tarball(version, "<arch>"),
+                                     oras_checksums_file(version), arch))
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
+        raise NodeScriptError("control_plane_oras_download_retries must be a whole number >= 1, got %r" % (retries,))
+    q = shlex.quote
+    dummy, libdir, bindir = install_oras_paths(prefix)
+    real = "%s/oras-%s/oras" % (libdir, version)
+    header = (
+        "#!/bin/sh\n"
+        "# install-oras.sh - written by the k0smotron.oci.control_plane Ansible role; do not edit on the node.\n"
+        "# Installs the ORAS CLI %(version)s that k0smotron uses for an oci:// downloadURL:\n"
+        "#   %(real)s  the real binary, sha256-verified\n"
+        "#   %(bindir)s/oras  a wrapper that sets HOME=/root when HOME is unset\n"
+        "# The wrapper matters under Ignition: every command runs as a systemd ExecStart line without HOME,\n"
+        "# and the ORAS CLI refuses to start without it. With HOME=/root, oras reads /root/.docker/config.json.\n"
+        "# Idempotent: exits 0 at once when this version is already installed. Installs nothing when a\n"
+        "# download or the checksum fails. Needs: uname, curl or wget, sha256sum (or openssl), tar, gzip.\n"
+        "set -eu\n"
+        "umask 022\n"
+        "\n"
+        "version=%(q_version)s\n"
+        "release_url=%(q_release)s\n"
+        "libdir=%(q_libdir)s\n"
+        "bindir=%(q_bindir)s\n"
+        "retries=%(retries)d\n"
+        "real=$libdir/oras-$version/oras\n"
+        "wrapper=$bindir/oras\n"
+        "marker=%(q_marker)s\n"
+    ) % {"version": comment_text(version), "real": comment_text(real), "bindir": comment_text(bindir), "q_version": q(version),
+         "q_release": q(oras_release_url(base_url, version)), "q_libdir": q(libdir), "q_bindir": q(bindir),
+         "retries": retries, "q_marker": q(WRAPPER_MARKER)}
+    sum_case = "\n".join("  %s) sum=%s ;;" % (arch, q(checksums.get(arch, ""))) for arch in ORAS_ARCHES)
+    body = (_INSTALL_ORAS_BODY
+            .replace("@ARCH_CASE@\n", machine_arch_case())
+            .replace("@SUM_CASE@", sum_case)
+            .replace("@TARBALL@", q("oras_%s_linux_" % version) + "$arch.tar.gz")
+            .replace("@WRAPPER@", oras_wrapper(real, version, home="/root")))
+    return header + body

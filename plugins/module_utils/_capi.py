@@ -1,0 +1,565 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) k0smotron.oci contributors
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+#
+# This module util is PRIVATE to the collection. It can change at any time without notice.
+"""The Cluster API objects of the ``control_plane`` role, built as data from the role's variables.
+
+``build_objects(settings, ...)`` returns the objects in apply order (Secret, AWSMachineTemplate(s), AWSCluster,
+K0sControlPlane, K0sWorkerConfigTemplate, MachineDeployment, Cluster); ``object_names(settings)`` only their
+``apiVersion``/``kind``/``metadata`` (what deletion needs). ``settings`` maps the role's variable names
+(``control_plane_*``) to their values. Every rule about the objects lives here: Kubernetes names (DNS-1123),
+infrastructure references, node content valid under cloud-init and Ignition (plain pre-commands, no Jinja
+delimiters, file permissions), no null values. Errors are ``CapiError`` whose message names the variable.
+Pure: standard library and the collection's other module_utils only.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import re
+
+from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import (
+    ORAS_ARCHES,
+    NodeScriptError,
+    check_http_url,
+    check_node_path,
+    check_oras_version,
+    install_oras_paths,
+    install_oras_script,
+    oras_tarball,
+)
+
+AWS_API_VERSION = "infrastructure.cluster.x-k8s.io/v1beta2"
+API_VERSIONS = ("v1beta1", "v1beta2")
+DOCKER_CONFIG_PATH = "/root/.docker/config.json"
+DOCKER_CONFIG_KEY = ".dockerconfigjson"
+IGNITION_VARIANTS = ("fcos", "flatcar", "openshift", "r4e", "fiot")
+
+# Kinds in apply order with their file-name prefix; deletion runs in reverse (Cluster first: CAPI cascades).
+KIND_PREFIX = (
+    ("Secret", "00"),
+    ("AWSMachineTemplate", "10"),
+    ("AWSCluster", "20"),
+    ("K0sControlPlane", "30"),
+    ("K0sWorkerConfigTemplate", "40"),
+    ("MachineDeployment", "50"),
+    ("Cluster", "60"),
+)
+_PREFIX = dict(KIND_PREFIX)
+
+# DNS-1123 label (namespaces, names used as label values) and subdomain (other object names).
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
+_API_VERSION = re.compile(r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?/v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
+_KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
+# A pre/post-command must be one plain line: no quotes, $, %, braces, backslashes, newlines (cloud-init runs the
+# list as one script after Jinja; Ignition runs each as ExecStart=/bin/sh -c '...').
+_PLAIN_COMMAND = re.compile(r"[^'\"`$%{}\\\n\r]+")
+# Jinja opening delimiters: cloud-init renders the user-data with Jinja (## template: jinja).
+_JINJA = re.compile(r"\{[{%#]")
+_PERMISSIONS = re.compile(r"0?[0-7]{3,4}")
+
+
+class CapiError(ValueError):
+    """Settings that cannot make valid objects; the message names the variable and says what to do."""
+
+
+# --------------------------------------------------------------------------- settings access and checks
+
+def _get(settings, name):
+    try:
+        return settings[name]
+    except KeyError:
+        raise CapiError("the settings lack %s (pass every control_plane_* variable of the role)" % name)
+
+
+def _str(settings, name):
+    value = _get(settings, name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CapiError("%s must be a string, got %s" % (name, type(value).__name__))
+    return value
+
+
+def _int(settings, name, minimum=0):
+    value = _get(settings, name)
+    try:
+        number = int(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < minimum or (isinstance(value, str) and value.strip() != str(number)):
+        raise CapiError("%s must be a whole number >= %d, got %r" % (name, minimum, value))
+    return number
+
+
+_TRUE = ("1", "yes", "on", "true", "y", "t")
+_FALSE = ("0", "no", "off", "false", "n", "f", "")
+
+
+def _bool(settings, name):
+    value = _get(settings, name)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CapiError("%s must be a boolean, got %r" % (name, value))
+
+
+def _list(settings, name, elements=None):
+    value = _get(settings, name)
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list) or (elements and not all(isinstance(v, elements) for v in value)):
+        raise CapiError("%s must be a list%s" % (name, " of %s" % elements.__name__ if elements else ""))
+    return list(value)
+
+
+def _dict(settings, name):
+    value = _get(settings, name)
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise CapiError("%s must be a dict, got %s" % (name, type(value).__name__))
+    return dict(value)
+
+
+def _choice(settings, name, choices):
+    value = _str(settings, name)
+    if value not in choices:
+        raise CapiError("%s must be one of %s, got %r" % (name, ", ".join(choices), value))
+    return value
+
+
+def check_dns_label(value, variable):
+    """A DNS-1123 label (namespaces; names that are also label values): full match, at most 63 characters."""
+    if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value):
+        raise CapiError("%s must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a "
+                        "letter or digit, at most 63 characters; got %r" % (variable, value))
+    return value
+
+
+def check_dns_subdomain(value, variable):
+    """A DNS-1123 subdomain (most object names): full match, at most 253 characters."""
+    if not isinstance(value, str) or len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
+        raise CapiError("%s must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending "
+                        "with a letter or digit, at most 253 characters; got %r" % (variable, value))
+    return value
+
+
+def _path_of(path):
+    return "".join("[%d]" % p if isinstance(p, int) else ".%s" % p for p in path).lstrip(".") or "(top)"
+
+
+def _walk(value, path=()):
+    """(path, value) of every value in nested dicts/lists, keys included as values."""
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield path + (key,), key
+            for found in _walk(item, path + (key,)):
+                yield found
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            for found in _walk(item, path + (index,)):
+                yield found
+
+
+def check_no_null(value, variable):
+    for path, item in _walk(value):
+        if item is None:
+            raise CapiError("%s holds a null value at %s (an empty or undefined value; note that Ansible renders a "
+                            "string holding a Jinja delimiter, and a bare comment opener yields null). Omit the field "
+                            "or give it a value." % (variable, _path_of(path)))
+
+
+def check_no_jinja(value, variable):
+    for path, item in _walk(value):
+        if isinstance(item, str) and _JINJA.search(item):
+            raise CapiError("%s holds a Jinja opening delimiter at %s (an opening brace followed by another brace, a "
+                            "percent sign or a hash): cloud-init renders the user-data with Jinja, so this text would "
+                            "change or break the node's bootstrap. Write it without that sequence (for example "
+                            "expr length instead of the shell's length operator)." % (variable, _path_of(path)))
+
+
+def check_plain_commands(commands, variable):
+    bad = [c for c in commands if not isinstance(c, str) or not _PLAIN_COMMAND.fullmatch(c)]
+    if bad:
+        raise CapiError("%s: these commands are not plain lines: %r. Under Ignition each command runs as "
+                        "ExecStart=/bin/sh -c '...' (quotes break, systemd expands $ and %%), under cloud-init through "
+                        "Jinja. Put the logic into a script (control_plane_extra_files, with permissions) and call it "
+                        "with one plain line such as 'sh /usr/local/lib/my-step.sh'." % (variable, bad))
+
+
+def check_files(files, variable):
+    for entry in files:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        label = path if isinstance(path, str) else "(no path)"
+        if (not isinstance(path, str) or not path.startswith("/")
+                or not isinstance(entry.get("permissions"), str) or not _PERMISSIONS.fullmatch(entry["permissions"])
+                or ("content" in entry) == ("contentFrom" in entry)):
+            raise CapiError("%s entry %s needs an absolute path, permissions as a quoted octal string (e.g. \"0644\"; "
+                            "Ignition cannot parse a file without permissions) and exactly one of content / "
+                            "contentFrom." % (variable, label))
+
+
+def check_ref(ref, variable):
+    """An infrastructure reference {apiVersion: GROUP/VERSION, kind: KIND, name: NAME}."""
+    if (not isinstance(ref, dict) or not isinstance(ref.get("apiVersion"), str)
+            or not _API_VERSION.fullmatch(ref["apiVersion"]) or not isinstance(ref.get("kind"), str)
+            or not _KIND.fullmatch(ref["kind"])):
+        raise CapiError("With control_plane_infrastructure=none, %s must be a reference {apiVersion: GROUP/VERSION, "
+                        "kind: KIND, name: NAME} to infrastructure objects you manage yourself." % variable)
+    check_dns_subdomain(ref.get("name"), "%s.name" % variable)
+    check_no_null(ref, variable)
+    return ref
+
+
+# --------------------------------------------------------------------------- derived names
+
+class _Names:
+    """The names every object uses, validated."""
+
+    def __init__(self, settings):
+        self.cluster = check_dns_label(_str(settings, "control_plane_cluster_name"), "control_plane_cluster_name")
+        self.namespace = check_dns_label(_str(settings, "control_plane_namespace"), "control_plane_namespace")
+        self.api_version = _choice(settings, "control_plane_api_version", API_VERSIONS)
+        self.capi_version = _choice(settings, "control_plane_cluster_api_version", ("",) + API_VERSIONS) \
+            or self.api_version
+        self.infrastructure = _choice(settings, "control_plane_infrastructure", ("aws", "none"))
+        self.workers = _bool(settings, "control_plane_workers_enabled")
+        workers_name = _str(settings, "control_plane_workers_name")
+        # The workers' name is also the value of the cluster.x-k8s.io/deployment-name label: a DNS label.
+        self.workers_name = check_dns_label(workers_name or "%s-md-0" % self.cluster,
+                                            "control_plane_workers_name" if workers_name
+                                            else "control_plane_cluster_name (+ '-md-0', the workers' name)")
+        self.creds_given = bool(_str(settings, "control_plane_registry_username")
+                                or _str(settings, "control_plane_registry_config_path"))
+        secret = _str(settings, "control_plane_registry_secret_name")
+        if secret:
+            check_dns_subdomain(secret, "control_plane_registry_secret_name")
+        self.secret = secret or ("%s-registry-credentials" % self.cluster if self.creds_given else "")
+        self.k0s_api = "controlplane.cluster.x-k8s.io/%s" % self.api_version
+        self.bootstrap_api = "bootstrap.cluster.x-k8s.io/%s" % self.api_version
+        self.capi_api = "cluster.x-k8s.io/%s" % self.capi_version
+        if self.infrastructure == "aws":
+            self.cluster_infra_ref = {"apiVersion": AWS_API_VERSION, "kind": "AWSCluster", "name": self.cluster}
+            self.machine_ref = {"apiVersion": AWS_API_VERSION, "kind": "AWSMachineTemplate", "name": self.cluster}
+            self.workers_machine_ref = {"apiVersion": AWS_API_VERSION, "kind": "AWSMachineTemplate",
+                                        "name": self.workers_name}
+        else:
+            self.cluster_infra_ref = check_ref(_dict(settings, "control_plane_cluster_infrastructure_ref"),
+                                               "control_plane_cluster_infrastructure_ref")
+            self.machine_ref = check_ref(_dict(settings, "control_plane_machine_infrastructure_ref"),
+                                         "control_plane_machine_infrastructure_ref")
+            self.workers_machine_ref = check_ref(_dict(settings, "control_plane_workers_infrastructure_ref"),
+                                                 "control_plane_workers_infrastructure_ref") if self.workers else {}
+
+    def kinds(self):
+        """(apiVersion, kind, name) of every object, in apply order."""
+        aws, workers = self.infrastructure == "aws", self.workers
+        items = []
+        if self.creds_given:
+            items.append(("v1", "Secret", self.secret))
+        if aws:
+            items.append((AWS_API_VERSION, "AWSMachineTemplate", self.cluster))
+            if workers:
+                items.append((AWS_API_VERSION, "AWSMachineTemplate", self.workers_name))
+            items.append((AWS_API_VERSION, "AWSCluster", self.cluster))
+        items.append((self.k0s_api, "K0sControlPlane", self.cluster))
+        if workers:
+            items.append((self.bootstrap_api, "K0sWorkerConfigTemplate", self.workers_name))
+            items.append((self.capi_api, "MachineDeployment", self.workers_name))
+        items.append((self.capi_api, "Cluster", self.cluster))
+        return items
+
+
+def _head(api_version, kind, name, namespace):
+    return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace}}
+
+
+def object_names(settings):
+    """apiVersion, kind and metadata (name, namespace) of each object in apply order: all that deletion needs."""
+    names = _Names(settings)
+    return [_head(api, kind, name, names.namespace) for api, kind, name in names.kinds()]
+
+
+def file_name(obj):
+    """``NN-kind-name.yaml`` (NN orders the files as the objects are applied)."""
+    return "%s-%s-%s.yaml" % (_PREFIX[obj["kind"]], obj["kind"].lower(), obj["metadata"]["name"])
+
+
+# --------------------------------------------------------------------------- node content
+
+def _oras_checksums(settings, version, release_checksums):
+    """{arch: sha256} from control_plane_oras_checksums, else picked from the parsed release checksum list."""
+    given = _dict(settings, "control_plane_oras_checksums")
+    if given:
+        return given
+    sums = {}
+    for arch in ORAS_ARCHES:
+        hexsum = (release_checksums or {}).get(oras_tarball(version, arch))
+        if hexsum:
+            sums[arch] = hexsum
+    if not sums:
+        raise CapiError("the ORAS release checksums list none of %s (%s). Check control_plane_oras_version and "
+                        "control_plane_oras_base_url (or _checksums_url), or give control_plane_oras_checksums. Nodes "
+                        "of an arch without a checksum fail to install ORAS."
+                        % (oras_tarball(version, "<arch>"), ", ".join(ORAS_ARCHES)))
+    return sums
+
+
+def check_static(settings):
+    """Check every input that needs nothing resolved (names, references, node content rules, ORAS settings)."""
+    names = _Names(settings)
+    for name in ("control_plane_provisioner",):
+        _choice(settings, name, ("cloud-init", "ignition"))
+    _choice(settings, "control_plane_ignition_variant", IGNITION_VARIANTS)
+    _int(settings, "control_plane_replicas")
+    _int(settings, "control_plane_workers_replicas")
+    try:
+        install_dir = _str(settings, "control_plane_k0s_install_dir")
+        if install_dir:
+            check_node_path(install_dir, "control_plane_k0s_install_dir")
+        check_node_path(_str(settings, "control_plane_oras_install_prefix"), "control_plane_oras_install_prefix")
+        if _bool(settings, "control_plane_oras_install"):
+            check_oras_version(_str(settings, "control_plane_oras_version"))
+            check_http_url(_str(settings, "control_plane_oras_base_url"), "control_plane_oras_base_url")
+            if _str(settings, "control_plane_oras_checksums_url"):
+                check_http_url(_str(settings, "control_plane_oras_checksums_url"), "control_plane_oras_checksums_url")
+    except NodeScriptError as e:
+        raise CapiError(str(e))
+    sums = _dict(settings, "control_plane_oras_checksums")
+    if sums and _bool(settings, "control_plane_oras_install"):
+        _install_oras_file(settings, sums, "/")
+    commands = _list(settings, "control_plane_pre_commands") + _list(settings, "control_plane_post_commands")
+    check_plain_commands(commands, "control_plane_pre_commands / control_plane_post_commands")
+    check_files(_list(settings, "control_plane_extra_files"), "control_plane_extra_files")
+    for name in ("control_plane_extra_files", "control_plane_k0s_config", "control_plane_cluster_network",
+                 "control_plane_aws_control_plane_load_balancer",
+                 "control_plane_aws_additional_control_plane_ingress_rules", "control_plane_args",
+                 "control_plane_workers_args", "control_plane_pre_commands", "control_plane_post_commands"):
+        check_no_null(_get(settings, name), name)
+    for name in ("control_plane_extra_files", "control_plane_k0s_config", "control_plane_args",
+                 "control_plane_workers_args", "control_plane_pre_commands", "control_plane_post_commands"):
+        check_no_jinja(_get(settings, name), name)
+    return names
+
+
+def _install_oras_file(settings, checksums, script_path):
+    try:
+        content = install_oras_script(_str(settings, "control_plane_oras_version"),
+                                      _str(settings, "control_plane_oras_base_url"),
+                                      _str(settings, "control_plane_oras_install_prefix"), checksums,
+                                      _int(settings, "control_plane_oras_download_retries", 1))
+    except NodeScriptError as e:
+        raise CapiError(str(e))
+    return {"path": script_path, "permissions": "0755", "content": content}
+
+
+def _node_content(settings, names, release_checksums):
+    """(files, pre-commands) shared by the controllers and the workers."""
+    files, pre = [], []
+    install_dir = _str(settings, "control_plane_k0s_install_dir")
+    if install_dir:
+        pre.append("mkdir -p %s" % install_dir)
+    if _bool(settings, "control_plane_oras_install"):
+        script_path = install_oras_paths(_str(settings, "control_plane_oras_install_prefix"))[0]
+        version = _str(settings, "control_plane_oras_version")
+        files.append(_install_oras_file(settings, _oras_checksums(settings, version, release_checksums), script_path))
+        pre.append("sh %s" % script_path)
+    if names.secret:
+        files.append({"path": DOCKER_CONFIG_PATH, "permissions": "0600",
+                      "contentFrom": {"secretRef": {"name": names.secret, "key": DOCKER_CONFIG_KEY}}})
+    files.extend(_list(settings, "control_plane_extra_files"))
+    pre.extend(_list(settings, "control_plane_pre_commands"))
+    check_plain_commands(pre, "control_plane_pre_commands (with the role's own: control_plane_k0s_install_dir)")
+    check_files(files, "control_plane_extra_files")
+    check_no_jinja(files, "control_plane_extra_files (or the ORAS install script: control_plane_oras_*)")
+    return files, pre
+
+
+def _node_spec(settings, names, download_url, files, pre, args):
+    """The bootstrap fields of K0sControlPlane.k0sConfigSpec and K0sWorkerConfigTemplate.spec.template.spec."""
+    spec = {"downloadURL": download_url}
+    install_dir = _str(settings, "control_plane_k0s_install_dir")
+    if install_dir:
+        spec["k0sInstallDir"] = install_dir
+    if _str(settings, "control_plane_provisioner") == "ignition":
+        ignition = {"variant": _str(settings, "control_plane_ignition_variant"),
+                    "version": str(_get(settings, "control_plane_ignition_version"))}
+        additional = _str(settings, "control_plane_ignition_additional_config")
+        if additional:
+            ignition["additionalConfig"] = additional
+        if names.api_version == "v1beta1":
+            spec["ignition"] = ignition
+        else:
+            spec["provisioner"] = {"type": "ignition", "ignition": ignition}
+    if files:
+        spec["files"] = files
+    v1 = names.api_version == "v1beta1"
+    if pre:
+        spec["preStartCommands" if v1 else "preK0sCommands"] = pre
+    post = _list(settings, "control_plane_post_commands")
+    if post:
+        spec["postStartCommands" if v1 else "postK0sCommands"] = post
+    if args:
+        spec["args"] = args
+    return spec
+
+
+def _ref(ref, style):
+    """A Cluster API object reference: v1beta2 {apiGroup, kind, name}, v1beta1 {apiVersion, kind, name}."""
+    if style == "v1beta2":
+        return {"apiGroup": ref["apiVersion"].split("/")[0], "kind": ref["kind"], "name": ref["name"]}
+    return {"apiVersion": ref["apiVersion"], "kind": ref["kind"], "name": ref["name"]}
+
+
+# --------------------------------------------------------------------------- the objects
+
+def _secret(names, dockerconfigjson):
+    obj = _head("v1", "Secret", names.secret, names.namespace)
+    obj["metadata"]["labels"] = {"cluster.x-k8s.io/cluster-name": names.cluster,
+                                 "app.kubernetes.io/managed-by": "k0smotron.oci"}
+    obj["type"] = "kubernetes.io/dockerconfigjson"
+    obj["data"] = {DOCKER_CONFIG_KEY: base64.b64encode(dockerconfigjson.encode("utf-8")).decode("ascii")}
+    return obj
+
+
+def _aws_machine_template(settings, names, name, instance_type, ami_id):
+    spec = {}
+    if ami_id:
+        spec["ami"] = {"id": ami_id}
+    spec["instanceType"] = instance_type
+    spec["publicIP"] = _bool(settings, "control_plane_aws_public_ip")
+    profile = _str(settings, "control_plane_aws_iam_instance_profile")
+    if profile:
+        spec["iamInstanceProfile"] = profile
+    if _str(settings, "control_plane_provisioner") == "ignition":
+        spec["ignition"] = {"storageType": _str(settings, "control_plane_aws_ignition_storage_type")}
+    else:
+        spec["cloudInit"] = {"insecureSkipSecretsManager": _bool(settings,
+                                                                 "control_plane_aws_insecure_skip_secrets_manager")}
+    spec["uncompressedUserData"] = _bool(settings, "control_plane_aws_uncompressed_user_data")
+    ssh_key = _str(settings, "control_plane_aws_ssh_key_name")
+    if ssh_key:
+        spec["sshKeyName"] = ssh_key
+    obj = _head(AWS_API_VERSION, "AWSMachineTemplate", name, names.namespace)
+    obj["spec"] = {"template": {"spec": spec}}
+    return obj
+
+
+def _aws_cluster(settings, names):
+    spec = {"region": _str(settings, "control_plane_aws_region")}
+    ssh_key = _str(settings, "control_plane_aws_ssh_key_name")
+    if ssh_key:
+        spec["sshKeyName"] = ssh_key
+    load_balancer = _dict(settings, "control_plane_aws_control_plane_load_balancer")
+    if load_balancer:
+        spec["controlPlaneLoadBalancer"] = load_balancer
+    rules = _list(settings, "control_plane_aws_additional_control_plane_ingress_rules", dict)
+    if rules:
+        spec["network"] = {"additionalControlPlaneIngressRules": rules}
+    obj = _head(AWS_API_VERSION, "AWSCluster", names.cluster, names.namespace)
+    obj["spec"] = spec
+    return obj
+
+
+def _k0s_control_plane(settings, names, node):
+    k0s_config = _dict(settings, "control_plane_k0s_config")
+    config_spec = _node_spec(settings, names, args=_list(settings, "control_plane_args", str), **node)
+    if k0s_config:
+        config_spec["k0s"] = k0s_config
+    machine_ref = dict(names.machine_ref)
+    machine_ref["namespace"] = names.namespace
+    obj = _head(names.k0s_api, "K0sControlPlane", names.cluster, names.namespace)
+    obj["spec"] = {"replicas": _int(settings, "control_plane_replicas"),
+                   "version": _str(settings, "control_plane_k0s_version"),
+                   "updateStrategy": _str(settings, "control_plane_update_strategy"),
+                   "k0sConfigSpec": config_spec,
+                   "machineTemplate": {"infrastructureRef": machine_ref}}
+    return obj
+
+
+def _worker_config_template(settings, names, node):
+    spec = {"version": _str(settings, "control_plane_k0s_version")}
+    spec.update(_node_spec(settings, names, args=_list(settings, "control_plane_workers_args", str), **node))
+    obj = _head(names.bootstrap_api, "K0sWorkerConfigTemplate", names.workers_name, names.namespace)
+    obj["spec"] = {"template": {"spec": spec}}
+    return obj
+
+
+def _machine_deployment(settings, names):
+    labels = {"cluster.x-k8s.io/cluster-name": names.cluster, "cluster.x-k8s.io/deployment-name": names.workers_name}
+    config_ref = {"apiVersion": names.bootstrap_api, "kind": "K0sWorkerConfigTemplate", "name": names.workers_name}
+    obj = _head(names.capi_api, "MachineDeployment", names.workers_name, names.namespace)
+    obj["spec"] = {
+        "clusterName": names.cluster,
+        "replicas": _int(settings, "control_plane_workers_replicas"),
+        "selector": {"matchLabels": dict(labels)},
+        "template": {
+            "metadata": {"labels": dict(labels)},
+            "spec": {"clusterName": names.cluster,
+                     "version": _str(settings, "control_plane_k0s_version"),
+                     "bootstrap": {"configRef": _ref(config_ref, names.capi_version)},
+                     "infrastructureRef": _ref(names.workers_machine_ref, names.capi_version)}}}
+    return obj
+
+
+def _cluster(settings, names):
+    spec = {}
+    network = _dict(settings, "control_plane_cluster_network")
+    if network:
+        spec["clusterNetwork"] = network
+    spec["controlPlaneRef"] = _ref({"apiVersion": names.k0s_api, "kind": "K0sControlPlane", "name": names.cluster},
+                                   names.capi_version)
+    spec["infrastructureRef"] = _ref(names.cluster_infra_ref, names.capi_version)
+    obj = _head(names.capi_api, "Cluster", names.cluster, names.namespace)
+    obj["spec"] = spec
+    return obj
+
+
+def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
+    """The objects in apply order.
+
+    ``settings``: the role's variables; ``control_plane_download_url`` must be the (resolved) oci:// URL.
+    ``dockerconfigjson``: JSON text of the nodes' docker config; with credentials given, the Secret is rendered
+    from it, and left out without it (so that the other objects and any error can be shown outside no_log). ``oras_release_checksums``: {asset name: sha256} of the ORAS release (parsed
+    checksums file), used when ``control_plane_oras_checksums`` is empty."""
+    names = check_static(settings)
+    download_url = _str(settings, "control_plane_download_url")
+    if not download_url:
+        raise CapiError("control_plane_download_url is empty: set it (oci://REGISTRY/REPOSITORY@sha256:<blob digest>) "
+                        "or control_plane_artifact_reference")
+    files, pre = _node_content(settings, names, oras_release_checksums)
+    node = {"download_url": download_url, "files": files, "pre": pre}
+    aws = names.infrastructure == "aws"
+    objects = []
+    if names.creds_given and dockerconfigjson is not None:
+        if not isinstance(dockerconfigjson, str) or not dockerconfigjson:
+            raise CapiError("the docker config for the registry credentials Secret is empty")
+        objects.append(_secret(names, dockerconfigjson))
+    if aws:
+        instance_type = _str(settings, "control_plane_aws_instance_type")
+        ami_id = _str(settings, "control_plane_aws_ami_id")
+        objects.append(_aws_machine_template(settings, names, names.cluster, instance_type, ami_id))
+        if names.workers:
+            objects.append(_aws_machine_template(
+                settings, names, names.workers_name,
+                _str(settings, "control_plane_workers_aws_instance_type") or instance_type,
+                _str(settings, "control_plane_workers_aws_ami_id") or ami_id))
+        objects.append(_aws_cluster(settings, names))
+    objects.append(_k0s_control_plane(settings, names, node))
+    if names.workers:
+        objects.append(_worker_config_template(settings, names, node))
+        objects.append(_machine_deployment(settings, names))
+    objects.append(_cluster(settings, names))
+    for obj in objects:
+        check_no_null(obj, "%s %s" % (obj["kind"], obj["metadata"]["name"]))
+    return objects
