@@ -46,16 +46,18 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
+import urllib.parse
 
 import yaml
+
+from . import realboot
 
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 NODE_LANG = "C.UTF-8"
 SERVICE_ENV = {"PATH": NODE_PATH, "LANG": NODE_LANG}
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CLOUD_INIT_HEADER = "## template: jinja\n#cloud-config\n"
-IGNITION_UNIT = "k0smotron-bootstrap.service"  # name assumed; only matters for %n/%N/%p
+IGNITION_UNIT = "k0s-bootstrap.service"  # internal/provisioner/ignition.go
 VERDICT_OK = "node bootstrap simulated: k0s installed, sha256 verified"
 DEFAULT_INSTALL_DIR = "/usr/local/bin"
 
@@ -97,7 +99,13 @@ class BootResult(object):
         self.error = None
         self.failed_step = None
         self.skipped = None
-        self.userdata = None  # what the provisioner model produced (cloud-config text / unit text)
+        self.userdata = None  # what k0smotron would hand to the machine (user-data / Ignition config)
+        self.boot_seconds = None  # the namespace boot, wall clock
+        self.timings = {}
+        self.cgroup_removed = None
+        self.k0s_mode = None
+        self.cloud_init_log = self.cloud_init_output = self.runcmd_script = None
+        self.unit_text = self.systemd_log = self.systemd_show = self.systemd_verify = None
 
     @property
     def k0s_present(self):
@@ -154,38 +162,6 @@ class BootResult(object):
 
     def __repr__(self):
         return "<BootResult %s>" % self.report()
-
-
-# --------------------------------------------------------------------------- namespace support
-
-def unshare_available():
-    """(True, None) if a private mount + PID namespace can be made here, else (False, reason)."""
-    if os.name != "posix" or not shutil.which("unshare"):
-        return False, "unshare (util-linux) is not installed"
-    if os.geteuid() != 0:
-        return False, "needs root to create a private mount namespace (unshare -m); run as root (CI does)"
-    for tool in ("chroot", "mount"):
-        if not shutil.which(tool):
-            return False, "%s is not installed" % tool
-    probe = tempfile.mkdtemp(prefix="bootsim-probe-")
-    # The same mounts the driver needs: a tmpfs and an overlay with a host directory as the lower layer.
-    script = ('mount -t tmpfs bootsim "$1" && mkdir "$1/u" "$1/w" "$1/m" && '
-              'mount -t overlay overlay -o lowerdir=/etc,upperdir="$1/u",workdir="$1/w" "$1/m"')
-    try:
-        p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--propagation", "private", "true"],
-                           capture_output=True, text=True, timeout=20, check=False)
-        if p.returncode != 0:
-            return False, "unshare -m --propagation private is not permitted here: %s" % p.stderr.strip()
-        p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--propagation", "private",
-                            "/bin/sh", "-c", script, "probe", probe],
-                           capture_output=True, text=True, timeout=20, check=False)
-        if p.returncode != 0:
-            return False, "tmpfs/overlay mounts are not permitted in a private namespace here: %s" % p.stderr.strip()
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return False, "unshare failed: %s" % e
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
-    return True, None
 
 
 # --------------------------------------------------------------------------- object model
@@ -351,413 +327,185 @@ def portability_findings(obj, files):
     return [{"level": lv, "message": m} for lv, m in found]
 
 
-# --------------------------------------------------------------------------- cloud-init model
+# --------------------------------------------------------------------------- k0smotron's provisioners (the model)
+# What k0smotron v2.1.0 hands to the machine, generated here exactly as its provisioners do
+# (internal/provisioner/provisioner.go, cloudinit.go, ignition.go); the rest of the boot is real.
 
-MISSING_JINJA_PREFIX = "CI_MISSING_JINJA_VAR/"
+
+class _GoYAMLDumper(yaml.SafeDumper):
+    """Close to gopkg.in/yaml.v3 with SetIndent(2): sequences indented, multi-line strings as literal blocks."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super(_GoYAMLDumper, self).increase_indent(flow, False)
+
+
+def _str_representer(dumper, value):
+    style = "|" if "\n" in value and all(c == "\n" or c >= " " for c in value) and not value.startswith(" ") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_GoYAMLDumper.add_representer(str, _str_representer)
 
 
 def cloud_init_userdata(files, commands):
-    """The user-data text as k0smotron's cloud-init provisioner emits it (before Jinja)."""
-    wf = []
-    for f in files:
-        entry = {"path": f["path"], "content": f["content"].decode("utf-8", "surrogateescape")}
-        if f["permissions"] not in (None, ""):
-            entry["permissions"] = f["permissions"]
-        wf.append(entry)
-    body = yaml.safe_dump({"write_files": wf, "runcmd": list(commands)}, default_flow_style=False,
-                          sort_keys=False, width=1 << 20, allow_unicode=True)
+    """CloudInitProvisioner.ToProvisionData: '## template: jinja', '#cloud-config', then the YAML of
+    InputProvisionData{Files `write_files`, Commands `runcmd`} (File: path, content, permissions; no
+    omitempty: a missing permissions is written as "")."""
+    data = {"write_files": [{"path": f["path"], "content": f["content"].decode("utf-8", "surrogateescape"),
+                             "permissions": "" if f["permissions"] is None else str(f["permissions"])}
+                            for f in files],
+            "runcmd": list(commands)}
+    body = yaml.dump(data, Dumper=_GoYAMLDumper, default_flow_style=False, sort_keys=False, width=1 << 20,
+                     allow_unicode=True, indent=2)
     return CLOUD_INIT_HEADER + body
 
 
-def render_cloud_init_jinja(userdata):
-    """cloud-init's templater.render_string for '## template: jinja' parts (empty instance data)."""
-    import jinja2
+# butane: variant + version -> Ignition spec version (config/<variant>/v<version>/translate.go)
+BUTANE_SPECS = {("fcos", "1.0.0"): "3.0.0", ("fcos", "1.1.0"): "3.1.0", ("fcos", "1.2.0"): "3.2.0",
+                ("fcos", "1.3.0"): "3.2.0", ("fcos", "1.4.0"): "3.3.0", ("fcos", "1.5.0"): "3.4.0",
+                ("fcos", "1.6.0"): "3.5.0", ("flatcar", "1.0.0"): "3.3.0", ("flatcar", "1.1.0"): "3.4.0"}
+# What Ignition 2.14 (Debian bookworm) accepts: 3.4.0 is still called 3.4.0-experimental there.
+IGNITION_214_SPECS = {"3.0.0": "3.0.0", "3.1.0": "3.1.0", "3.2.0": "3.2.0", "3.3.0": "3.3.0",
+                      "3.4.0": "3.4.0-experimental"}
 
-    class UndefinedJinjaVariable(jinja2.Undefined):
-        def __str__(self):
-            return "%s%s" % (MISSING_JINJA_PREFIX, self._undefined_name)
+IGNITION_UNIT_TEMPLATE_HEAD = """[Unit]
+Description=K0s Bootstrap Commands
+After=network-online.target
 
-        def __sub__(self, other):
-            raise TypeError('Undefined jinja variable: "%s-%s". Jinja tried subtraction.'
-                            % (self._undefined_name, str(other).replace(MISSING_JINJA_PREFIX, "")))
+[Service]
+Type=oneshot"""
+IGNITION_UNIT_TEMPLATE_TAIL = """
+RemainAfterExit=true
 
-    payload = userdata.partition("\n")[2]  # cloud-init strips the '## template: jinja' line
-    tmpl = jinja2.Template(payload, undefined=UndefinedJinjaVariable, trim_blocks=True,
-                           extensions=["jinja2.ext.do"])
-    return tmpl.render()
-
-
-def shellify(cmdlist):
-    """cloud-init util.shellify: the runcmd script."""
-    content = "#!/bin/sh\n"
-    for args in cmdlist:
-        if isinstance(args, (list, tuple)):
-            content += " ".join("'%s'" % str(a).replace("'", "'\\''") for a in args) + "\n"
-        elif isinstance(args, str):
-            content += args + "\n"
-        else:
-            raise SimulationError("runcmd item %r is neither a string nor a list" % (args,))
-    return content
-
-
-def decode_perms(perm, default=0o644):
-    """cloud-init write_files decode_perms: lenient (undecodable -> default, with a warning)."""
-    if perm is None:
-        return default
-    try:
-        if isinstance(perm, (int, float)):
-            return int(perm)
-        return int(str(perm), 8)
-    except (TypeError, ValueError):
-        return default
-
-
-# --------------------------------------------------------------------------- systemd model
-
-SPECIFIERS = {
-    "a": "x86-64", "A": "", "b": "6b0f5bd0c5e84b4c9b0c1e1d7a1b2c3d", "B": "", "C": "/var/cache",
-    "d": "", "E": "/etc", "f": "/" + IGNITION_UNIT[:-8], "g": "root", "G": "0", "h": "/root", "H": "node",
-    "i": "", "I": "", "j": IGNITION_UNIT[:-8].rsplit("-", 1)[-1], "J": IGNITION_UNIT[:-8].rsplit("-", 1)[-1],
-    "l": "node", "L": "/var/log", "m": "0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a", "M": "", "n": IGNITION_UNIT,
-    "N": IGNITION_UNIT[:-8], "o": "flatcar", "p": IGNITION_UNIT[:-8], "P": IGNITION_UNIT[:-8], "q": "node",
-    "r": "", "R": "", "s": "/bin/sh", "S": "/var/lib", "t": "/run", "T": "/tmp", "u": "root", "U": "0",
-    "v": "6.6.0", "V": "/var/tmp", "w": "", "W": "", "y": "", "Y": "",
-}
-
-
-class UnitParseError(Exception):
-    pass
-
-
-_CUNESCAPE_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
-                     "\\": "\\", '"': '"', "'": "'", "s": " "}
-
-
-def _cunescape_one(s, i):
-    """systemd cunescape_one at s[i] (the char after the backslash): (text, consumed) or raise."""
-    c = s[i] if i < len(s) else ""
-    if c in _CUNESCAPE_SIMPLE:
-        return _CUNESCAPE_SIMPLE[c], 1
-    if c == "x":
-        h = s[i + 1:i + 3]
-        if len(h) == 2 and all(ch in "0123456789abcdefABCDEF" for ch in h) and int(h, 16) != 0:
-            return chr(int(h, 16)), 3
-    elif c in ("u", "U"):
-        n = 4 if c == "u" else 8
-        h = s[i + 1:i + 1 + n]
-        if len(h) == n and all(ch in "0123456789abcdefABCDEF" for ch in h) and int(h, 16) != 0:
-            return chr(int(h, 16)), n + 1
-    elif c in "01234567" and c:
-        o = s[i:i + 3]
-        if len(o) == 3 and all(ch in "01234567" for ch in o) and int(o, 8) != 0 and int(o, 8) < 256:
-            return chr(int(o, 8)), 3
-    raise UnitParseError("invalid escape '\\%s'" % c)
-
-
-def systemd_split(value):
-    """extract_first_word(EXTRACT_UNQUOTE|EXTRACT_CUNESCAPE) repeated: the words of an ExecStart= value."""
-    words = []
-    i, n = 0, len(value)
-    ws = " \t\n\r"
-    while True:
-        while i < n and value[i] in ws:
-            i += 1
-        if i >= n:
-            return words
-        buf, quote = [], None
-        while True:
-            if i >= n:
-                if quote:
-                    raise UnitParseError("unbalanced quoting (a %s opened and never closed)" % quote)
-                break
-            c = value[i]
-            if c == "\\":
-                if i + 1 >= n:
-                    raise UnitParseError("trailing backslash")
-                text, used = _cunescape_one(value, i + 1)
-                buf.append(text)
-                i += 1 + used
-                continue
-            if quote:
-                if c == quote:
-                    quote = None
-                else:
-                    buf.append(c)
-                i += 1
-                continue
-            if c in ws:
-                break
-            if c in ("'", '"'):
-                quote = c
-            else:
-                buf.append(c)
-            i += 1
-        words.append("".join(buf))
-
-
-def specifier_printf(word):
-    out, i = [], 0
-    while i < len(word):
-        c = word[i]
-        if c == "%":
-            if i + 1 >= len(word):
-                out.append("%")  # a stray trailing % stays
-                break
-            s = word[i + 1]
-            if s == "%":
-                out.append("%")
-            elif s in SPECIFIERS:
-                out.append(SPECIFIERS[s])
-            else:
-                raise UnitParseError("Failed to resolve unit specifiers in '%s': unknown specifier %%%s" % (word, s))
-            i += 2
-            continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-def replace_env(word, env):
-    """systemd replace_env(flags=0): ${NAME} -> value ('' if unset), $$ -> $, other $ literal."""
-    out, i, n = [], 0, len(word)
-    while i < n:
-        c = word[i]
-        if c == "$" and i + 1 < n:
-            nxt = word[i + 1]
-            if nxt == "$":
-                out.append("$")
-                i += 2
-                continue
-            if nxt == "{":
-                j = word.find("}", i + 2)
-                if j < 0:
-                    out.append(word[i:])
-                    break
-                out.append(env.get(word[i + 2:j], ""))
-                i = j + 1
-                continue
-        out.append(c)
-        i += 1
-    return "".join(out)
-
-
-def replace_env_argv(argv, env):
-    """systemd replace_env_argv: a word '$NAME' is split into words (none if unset)."""
-    out, notes = [], []
-    for w in argv:
-        if len(w) > 1 and w[0] == "$" and w[1] not in "{$":
-            name = w[1:]
-            val = env.get(name) if _ENV_NAME.match(name) else None
-            if val is None:
-                notes.append("argument %r expanded by systemd to nothing (%s)" % (
-                    w, "not set" if _ENV_NAME.match(name) else "not a variable name"))
-            out.extend(val.split() if val else [])
-            continue
-        out.append(replace_env(w, env))
-    return out, notes
+[Install]
+WantedBy=multi-user.target"""
 
 
 def ignition_unit_text(commands):
-    lines = ["[Unit]", "Description=k0smotron bootstrap (as generated by the Ignition provisioner)",
-             "After=network-online.target", "Wants=network-online.target", "", "[Service]", "Type=oneshot"]
-    for c in commands:
-        lines.append("ExecStart=/bin/sh -c '%s'" % c)
-    lines += ["", "[Install]", "WantedBy=multi-user.target", ""]
-    return "\n".join(lines)
-
-
-def parse_unit_execstart(text):
-    """systemd's unit file reader + config_parse_exec for [Service] ExecStart=: [(raw, argv)] or raise."""
-    logical, cur = [], None
-    for raw in text.split("\n"):
-        if cur is not None:
-            stripped = raw.strip()
-            if stripped.startswith(("#", ";")):
-                continue  # comments inside a continuation are skipped
-            cur += " " + raw
-        else:
-            cur = raw
-        if cur.endswith("\\") and not cur.endswith("\\\\"):
-            cur = cur[:-1]
-            continue
-        logical.append(cur)
-        cur = None
-    if cur is not None:
-        logical.append(cur)
-    section, execs, warnings = None, [], []
-    for line in logical:
-        s = line.strip()
-        if not s or s[0] in "#;":
-            continue
-        if s.startswith("[") and s.endswith("]"):
-            section = s[1:-1]
-            continue
-        if "=" not in s:
-            warnings.append("Missing '=', ignoring line: %s" % s)
-            continue
-        key, value = s.split("=", 1)
-        key, value = key.strip(), value.strip()
-        if section != "Service" or key != "ExecStart":
-            continue
-        if not value:
-            execs = []  # an empty assignment resets the list
-            continue
-        try:
-            words = systemd_split(value)
-            argv = [specifier_printf(w) for w in words]
-        except UnitParseError as e:
-            raise UnitParseError("%s: ExecStart=%s: %s; Unit %s has a bad unit file setting, "
-                                 "nothing in it runs" % (IGNITION_UNIT, value, e, IGNITION_UNIT))
-        if not argv or not argv[0].startswith("/"):
-            raise UnitParseError("%s: ExecStart=%s: executable path is not absolute" % (IGNITION_UNIT, value))
-        execs.append((value, argv))
-    return execs, warnings
+    """ignition.go's ignitionSystemdTemplate (text/template, no escaping): ExecStart=/bin/sh -c '<command>'."""
+    return IGNITION_UNIT_TEMPLATE_HEAD + "".join("\nExecStart=/bin/sh -c '%s'" % c for c in commands) + \
+        IGNITION_UNIT_TEMPLATE_TAIL
 
 
 def ignition_permissions(files):
-    """k0smotron's Ignition provisioner: strconv.ParseInt(permissions, 8, 32), no default."""
+    """ignition.go: strconv.ParseInt(f.Permissions, 8, 32), no default: an error = no bootstrap data."""
     out = []
     for f in files:
         p = f["permissions"]
         ptxt = "" if p is None else str(p)
-        if isinstance(p, int) or not re.match(r"^[+-]?[0-7]+$", ptxt):
+        if not re.match(r"^[+-]?[0-7]+$", ptxt) or isinstance(p, int):
             raise SimulationError(
-                "Ignition: files[%d] (%s): strconv.ParseInt: parsing %s: invalid syntax -- k0smotron cannot "
-                "generate the Ignition config, so the machine gets no bootstrap data at all; set permissions to "
-                "a quoted octal string such as \"0600\"" % (f["index"], f["path"], json.dumps(ptxt)))
+                "k0smotron (Ignition provisioner): files[%d] (%s): strconv.ParseInt: parsing %s: invalid syntax -- "
+                "k0smotron cannot generate the Ignition config, so the machine gets no bootstrap data at all; set "
+                "permissions to a quoted octal string such as \"0600\"" % (f["index"], f["path"], json.dumps(ptxt)))
         out.append(int(ptxt, 8))
     return out
 
 
-# --------------------------------------------------------------------------- the in-namespace driver
+def _butane_data_url(content):
+    """butane MakeDataURL with NoResourceAutoCompression: the shorter of URL-escaped and base64."""
+    opaque = "," + urllib.parse.quote(content, safe="-_.!~*'()")
+    b64 = ";base64," + base64.b64encode(content).decode()
+    return "data:" + (b64 if len(b64) < len(opaque) else opaque)
 
-DRIVER = r'''
-import json, os, subprocess, sys, hashlib, time
-T0 = time.time()
-work = sys.argv[1]
-plan = json.load(open(os.path.join(work, "plan.json")))
-res = {"steps": [], "files": [], "k0s_sha256": None, "k0s_runs": False, "k0s_version_output": "", "error": None}
-def out(msg):
-    sys.stderr.write("[bootsim] %s\n" % msg)
-def sh(*args):
-    p = subprocess.run(list(args), capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError("%s: %s" % (" ".join(args), p.stderr.strip()))
-ns = os.path.join(work, "ns")
-os.makedirs(ns, exist_ok=True)
-sh("mount", "--make-rprivate", "/")
-sh("mount", "-t", "tmpfs", "-o", "mode=0755", "bootsim", ns)
-root = os.path.join(ns, "root")
-os.makedirs(root)
-for name in sorted(os.listdir("/")):
-    src = "/" + name
-    dst = os.path.join(root, name)
-    if os.path.islink(src):
-        os.symlink(os.readlink(src), dst)
-    elif name in ("proc", "sys", "dev"):
-        os.makedirs(dst)
-        sh("mount", "--rbind", src, dst)
-        sh("mount", "--make-rslave", dst)
-    elif name in ("etc", "usr", "var", "opt", "srv", "home", "bin", "sbin", "lib", "lib32", "lib64", "libx32") \
-            and os.path.isdir(src):
-        up, wk = os.path.join(ns, "upper", name), os.path.join(ns, "work", name)
-        os.makedirs(up); os.makedirs(wk); os.makedirs(dst)
-        sh("mount", "-t", "overlay", "overlay", "-o", "lowerdir=%s,upperdir=%s,workdir=%s" % (src, up, wk), dst)
-    elif name in ("root", "tmp", "run", "mnt", "media"):
-        os.makedirs(dst)
-        sh("mount", "-t", "tmpfs", "-o", "mode=%s" % ("0700" if name == "root" else "1777" if name == "tmp" else "0755"),
-           "bootsim-" + name, dst)
-    # anything else (/work, /boot, ...) is not part of the node
-for d in ("usr/local/bin", "usr/local/lib"):
-    p = os.path.join(root, d)
-    os.makedirs(p, exist_ok=True)
-    sh("mount", "-t", "tmpfs", "-o", "mode=0755", "bootsim-" + d.replace("/", "-"), p)
-env = plan["env"]
-res["setup_seconds"] = round(time.time() - T0, 2)
-def chrooted(argv, stdin=None, timeout=None, cwd="/"):
-    def pre():
-        os.chroot(root)
-        os.chdir(cwd)
-    try:
-        p = subprocess.run(argv, env=env, preexec_fn=pre, stdin=stdin if stdin is not None else subprocess.DEVNULL,
-                           capture_output=True, timeout=timeout or plan["timeout"])
-        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
-    except subprocess.TimeoutExpired as e:
-        err = (e.stderr or b"").decode("utf-8", "replace")
-        return 124, (e.stdout or b"").decode("utf-8", "replace"), err + "\n[bootsim] timed out after %ss" % (
-            timeout or plan["timeout"])
-    except OSError as e:
-        return 127, "", "[bootsim] cannot execute %s: %s" % (argv[0], e)
-WRITE = 'umask 022; mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"'
-def write(path, src, mode):
-    with open(src, "rb") as f:
-        return chrooted(["/bin/sh", "-c", WRITE, "write", path, "%o" % mode], stdin=f, timeout=30)
-# The node trusts the test CA through its system bundle (what oras, a Go program, reads).
-if plan.get("ca_bundle"):
-    rc, o, e = write("/etc/ssl/certs/ca-certificates.crt", plan["ca_bundle"], 0o644)
-    if rc:
-        res["error"] = "cannot install the CA bundle: " + e
-stop = res["error"] is not None
-for step in plan["steps"]:
-    rec = {"name": step["name"], "ran": False, "exit_code": None, "stdout": "", "stderr": "", "detail": step.get("detail")}
-    res["steps"].append(rec)
-    if stop:
-        continue
-    rec["ran"] = True
-    t_step = time.time()
-    if step["type"] == "files":
-        for f in step["files"]:
-            rc, o, e = write(f["path"], f["src"], f["mode"])
-            res["files"].append({"path": f["path"], "mode": "%04o" % f["mode"], "rc": rc})
-            if rc:
-                rec.update(exit_code=rc, stderr="cannot write %s: %s" % (f["path"], e))
-                stop = True
-                break
-        else:
-            rec["exit_code"] = 0
-        rec["seconds"] = round(time.time() - t_step, 2)
-        continue
-    if step["type"] == "install-script":
-        rc, o, e = write(step["path"], step["src"], 0o700)
-        if rc:
-            rec.update(exit_code=rc, stderr=e); stop = True
-            continue
-        rc, o, e = chrooted([step["path"]])
-    else:
-        rc, o, e = chrooted(step["argv"])
-    rec.update(exit_code=rc, stdout=o, stderr=e, seconds=round(time.time() - t_step, 2))
-    if rc != 0 and step.get("stop_on_failure", True):
-        stop = True
-k0s = os.path.join(root, plan["k0s_path"].lstrip("/"))
+
+def ignition_config(files, commands, variant="flatcar", version="1.1.0", spec_override=None):
+    """IgnitionProvisioner.ToProvisionData: the Butane config {variant, version, storage.files (mode = the parsed
+    permissions, contents.inline), systemd.units [k0s-bootstrap.service, enabled]} translated to Ignition JSON,
+    then wrapped as {"ignition": {"version": V, "config": {"merge": [{"source": "data:application/json;base64,..."}]}}}.
+    ``spec_override`` replaces the spec version in both documents (to run it on an older Ignition)."""
+    spec = BUTANE_SPECS.get((variant, version))
+    if spec is None:
+        raise SimulationError("k0smotron (Butane): unknown variant/version %s %s" % (variant, version))
+    modes = ignition_permissions(files)
+    spec = spec_override or spec
+    inner = {"ignition": {"version": spec}}
+    if files:
+        inner["storage"] = {"files": [{"path": f["path"], "contents": {"compression": "", "source": _butane_data_url(
+            f["content"])}, "mode": m} for f, m in zip(files, modes)]}
+    if commands:
+        inner["systemd"] = {"units": [{"contents": ignition_unit_text(commands), "enabled": True, "name": IGNITION_UNIT}]}
+    inner_text = json.dumps(inner, indent=2)  # Butane's Pretty output
+    outer = {"ignition": {"config": {"merge": [{"source": "data:application/json;base64," + base64.b64encode(
+        inner_text.encode()).decode()}]}, "version": spec}}
+    return json.dumps(outer, separators=(",", ":")), inner_text
+
+
+def ignition_settings(obj):
+    """The variant/version the object asks for (v1beta1 spec.ignition, v1beta2 spec.provisioner.ignition)."""
+    spec = _spec_of(obj)
+    ign = (spec.get("ignition") if _api_version(obj) == "v1beta1" else (spec.get("provisioner") or {}).get("ignition"))
+    ign = ign or {}
+    return ign.get("variant") or "flatcar", ign.get("version") or "1.1.0"
+
+
+# --------------------------------------------------------------------------- the real boot (see realboot.py)
+
+REPORTER = r'''#!/usr/bin/python3
+# bootsim reporter (runs after the bootstrap unit): what systemd and the node say, then `systemctl exit`.
+import hashlib, json, os, subprocess
+plan = json.load(open("/bootsim/reporter.json"))
+unit = plan["unit"]
+def run(*argv):
+    p = subprocess.run(list(argv), capture_output=True, text=True)
+    return p.returncode, p.stdout, p.stderr
+rep = {"show": run("systemctl", "show", unit, "--no-pager", "-p", "LoadState", "-p", "LoadError", "-p", "ActiveState",
+                   "-p", "Result", "-p", "ExecMainStatus", "-p", "ExecStart", "-p", "Environment")[1],
+       "status": run("systemctl", "status", unit, "--no-pager", "-l")[1],
+       "journal": run("journalctl", "-u", unit, "--no-pager", "-o", "json")[1],
+       "verify": run("systemd-analyze", "verify", "/etc/systemd/system/" + unit),
+       "enabled": run("systemctl", "is-enabled", unit)[1].strip()}
+k0s = plan["k0s_path"]
+rep["k0s_sha256"], rep["k0s_runs"], rep["k0s_version_output"] = None, False, ""
 if os.path.isfile(k0s) and not os.path.islink(k0s):
-    h = hashlib.sha256()
-    with open(k0s, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    res["k0s_sha256"] = h.hexdigest()
-    res["k0s_mode"] = "%04o" % (os.stat(k0s).st_mode & 0o7777)
-    rc, o, e = chrooted([plan["k0s_path"], "version"], timeout=30)
-    res["k0s_runs"] = rc == 0
-    res["k0s_version_output"] = (o + e)[-2000:]
-for f in res["files"]:
-    p = os.path.join(root, f["path"].lstrip("/"))
-    if os.path.exists(p):
-        f["final_mode"] = "%04o" % (os.stat(p).st_mode & 0o7777)
-json.dump(res, open(os.path.join(work, "result.json"), "w"), indent=1)
+    rep["k0s_sha256"] = hashlib.sha256(open(k0s, "rb").read()).hexdigest()
+    rep["k0s_mode"] = "%04o" % (os.stat(k0s).st_mode & 0o7777)
+    try:
+        rc, o, e = run(k0s, "version")
+        rep["k0s_runs"], rep["k0s_version_output"] = rc == 0, (o + e)[-2000:]
+    except OSError as e:
+        rep["k0s_version_output"] = str(e)
+rep["files"] = [{"path": p, "final_mode": "%04o" % (os.stat(p).st_mode & 0o7777) if os.path.exists(p) else None}
+                for p in plan["file_paths"]]
+json.dump(rep, open("/bootsim/report.json", "w"), indent=1)
+os.execv("/bin/systemctl", ["systemctl", "exit", "0"])
 '''
+# The node image's cloud-init settings: a NoCloud image; modules that need a real machine (resizing the
+# root disk, generating SSH host keys, locales the image lacks) are off, as an image builder would set them.
+NODE_CLOUD_CFG = """datasource_list: [NoCloud, None]
+resize_rootfs: false
+growpart: {mode: "off"}
+ssh_genkeytypes: []
+ssh_deletekeys: false
+locale: false
+"""
 
 
-def _host_snapshot():
-    snap = {}
-    for d in ("/usr/local/bin", "/usr/local/lib", "/root"):
+def _execstart_steps(show, journal_json):
+    """systemctl show's ExecStart= entries (one per command, with status) -> steps, with each process's journal."""
+    by_pid = {}
+    for line in journal_json.splitlines():
         try:
-            snap[d] = sorted((n, os.lstat(os.path.join(d, n)).st_mtime_ns) for n in os.listdir(d))
-        except OSError:
-            snap[d] = None
-    return snap
+            e = json.loads(line)
+        except ValueError:
+            continue
+        msg = e.get("MESSAGE")
+        if isinstance(msg, list):
+            msg = bytes(msg).decode("utf-8", "replace")
+        by_pid.setdefault(str(e.get("_PID")), []).append(msg or "")
+    steps = []
+    for k, m in enumerate(re.finditer(r"ExecStart=\{ path=(?P<path>\S+) ; argv\[\]=(?P<argv>.*?) ; ignore_errors=\S+ ; "
+                                      r"start_time=\[(?P<start>[^\]]*)\] ; stop_time=\[(?P<stop>[^\]]*)\] ; "
+                                      r"pid=(?P<pid>\d+) ; code=(?P<code>\S+) ; status=(?P<status>[^ ]+) \}", show)):
+        ran = m.group("pid") != "0"
+        status = m.group("status").split("/")[0]
+        code = int(status) if status.isdigit() else None
+        if ran and m.group("code") != "exited":
+            code = code or 128
+        steps.append(Step(name="ExecStart[%d] %s" % (k + 1, m.group("argv")[len("/bin/sh -c "):][:60]), ran=ran,
+                          exit_code=code if ran else None, stdout="", stderr="\n".join(by_pid.get(m.group("pid"), [])),
+                          detail={"argv": m.group("argv")}))
+    return steps
 
 
 def _ca_bundle(work, ca_files):
@@ -789,13 +537,13 @@ def _select(objects, kind=None, name=None):
 
 def simulate_boot(objects, secret_objects=(), provisioner=None, ca_files=(), kind=None, name=None,
                   strict=True, timeout=120, keep_workdir=False, workdir=None):
-    """Simulate the node side of k0smotron's bootstrap for one rendered object; returns a BootResult.
+    """Boot one rendered bootstrap object with the real tools; returns a BootResult.
 
     objects: the bootstrap object (dict) or a list of rendered objects (Secrets/ConfigMaps among them are
     used for contentFrom too). secret_objects: more Secrets/ConfigMaps. provisioner: 'cloud-init',
     'ignition' or None (what the object asks for). ca_files: CA certificates the node trusts in addition to
-    the system bundle. strict: portability errors (missing permissions, Jinja markers) fail the result even
-    where the chosen provisioner would tolerate them.
+    the system bundle. strict: portability errors (missing permissions, Jinja markers) fail the result
+    before anything boots, even where the chosen provisioner would tolerate them.
     """
     all_objs = _as_list(objects)
     obj = _select(all_objs, kind, name)
@@ -807,7 +555,7 @@ def simulate_boot(objects, secret_objects=(), provisioner=None, ca_files=(), kin
     res = BootResult(provisioner=prov, kind=obj.get("kind"), api_version=obj.get("apiVersion"),
                      name=md.get("name"), download_url=_spec_of(obj).get("downloadURL"),
                      expected_sha256=expected_sha256(obj), k0s_path=install_dir(obj).rstrip("/") + "/k0s")
-    avail, reason = unshare_available()
+    avail, reason = realboot.available(prov)
     if not avail:
         res.skipped = reason
         return res
@@ -818,7 +566,7 @@ def simulate_boot(objects, secret_objects=(), provisioner=None, ca_files=(), kin
         res.error = msg
         return res
 
-    # 1. bootstrap controller: files and commands
+    # 1. k0smotron's bootstrap controller: files and commands (modelled)
     try:
         files = resolve_files(obj, sources)
         commands = pre_commands(obj) + download_commands(obj)
@@ -828,147 +576,156 @@ def simulate_boot(objects, secret_objects=(), provisioner=None, ca_files=(), kin
     if res.expected_sha256 is None:
         res.findings.append({"level": "error", "message": "downloadURL %r is not oci://REG/REPO@sha256:<64 hex>"
                              % res.download_url})
-
+    # 2. k0smotron's provisioner: user-data or Ignition config (modelled, exactly as v2.1.0 writes it)
     if prov == "ignition":
         try:
-            ignition_permissions(files)
+            variant, version = ignition_settings(obj)
+            res.userdata, inner = ignition_config(files, commands, variant, version)
         except SimulationError as e:
             return fail_early("k0smotron: generate Ignition config", str(e))
+    else:
+        res.userdata = cloud_init_userdata(files, commands)
     errors = [f["message"] for f in res.findings if f["level"] == "error"]
     if strict and errors:
         # A gate, not a boot: what works under one provisioner only is rejected before anything runs.
         return fail_early("preflight: portable across cloud-init and Ignition",
                           "not portable across provisioners: " + "; ".join(errors))
 
-    work = workdir or tempfile.mkdtemp(prefix="bootsim-")
+    # 3. the node boots: real cloud-init, or real Ignition + real systemd
+    work = workdir or realboot.new_workdir()
     os.makedirs(work, exist_ok=True)
+    plan = {"k0s_path": res.k0s_path, "file_paths": [f["path"] for f in files], "timeout": timeout,
+            "ca_bundle": _ca_bundle(work, ca_files), "unit": IGNITION_UNIT}
+    texts = [res.userdata] + commands + [f["content"].decode("utf-8", "replace") for f in files]
     try:
-        plan = {"env": dict(SERVICE_ENV), "timeout": timeout, "k0s_path": res.k0s_path,
-                "ca_bundle": _ca_bundle(work, ca_files), "steps": []}
-        # 2. provisioner model
         if prov == "cloud-init":
-            userdata = cloud_init_userdata(files, commands)
-            res.userdata = userdata
-            try:
-                rendered = render_cloud_init_jinja(userdata)
-                cfg = yaml.safe_load(rendered)
-                if not isinstance(cfg, dict):
-                    raise ValueError("rendered user-data is not a mapping")
-            except Exception as e:  # cloud-init logs a warning and ignores the whole part
-                return fail_early("cloud-init: render '## template: jinja' user-data",
-                                  "cloud-init: Jinja/YAML of the user-data failed (%s: %s): cloud-init ignores the "
-                                  "whole user-data, nothing is written or run; keep {{, {%% and {# out of files "
-                                  "and commands" % (type(e).__name__, e))
-            wfiles = []
-            for k, wf in enumerate(cfg.get("write_files") or []):
-                src = os.path.join(work, "file%03d" % k)
-                with open(src, "wb") as out:
-                    out.write(str(wf.get("content") or "").encode("utf-8", "surrogateescape"))
-                wfiles.append({"path": wf["path"], "src": src, "mode": decode_perms(wf.get("permissions"))})
-            changed = [f["path"] for f, wf in zip(files, cfg.get("write_files") or [])
-                       if f["content"].decode("utf-8", "replace") != str(wf.get("content") or "")]
-            if changed:
-                res.findings.append({"level": "error", "message": "cloud-init's Jinja rendering changed the "
-                                     "content of %s" % ", ".join(changed)})
-            if [str(c) for c in cfg.get("runcmd") or []] != [str(c) for c in commands]:
-                res.findings.append({"level": "error", "message": "cloud-init's Jinja rendering changed runcmd"})
-            script = os.path.join(work, "runcmd")
-            with open(script, "w") as out:
-                out.write(shellify(cfg.get("runcmd") or []))
-            plan["steps"].append({"type": "files", "name": "cloud-init: write_files (%d)" % len(wfiles),
-                                  "files": wfiles})
-            plan["steps"].append({"type": "install-script", "name": "cloud-init: runcmd (one /bin/sh script, %d lines)"
-                                  % len(cfg.get("runcmd") or []),
-                                  "path": "/var/lib/cloud/instance/scripts/runcmd", "src": script,
-                                  "detail": shellify(cfg.get("runcmd") or [])})
+            with open(os.path.join(work, "user-data"), "w") as f:
+                f.write(res.userdata)
+            plan["node_files"] = [("/etc/cloud/cloud.cfg.d/99-bootsim-node-image.cfg", NODE_CLOUD_CFG, 0o644)]
+            out = realboot.boot("cloud-init", work, plan, forward_texts=texts, timeout=timeout + 60)
+            _cloud_init_result(res, out)
         else:
-            try:
-                modes = ignition_permissions(files)
-            except SimulationError as e:
-                return fail_early("k0smotron: generate Ignition config", str(e))
-            ifiles = []
-            for f, mode in zip(files, modes):
-                src = os.path.join(work, "file%03d" % f["index"])
-                with open(src, "wb") as out:
-                    out.write(f["content"])
-                ifiles.append({"path": f["path"], "src": src, "mode": mode})
-            unit = ignition_unit_text(commands)
-            res.userdata = json.dumps({"files": [{"path": f["path"], "mode": m, "contents": f["content"].decode(
-                "utf-8", "replace")} for f, m in zip(files, modes)]}) + "\n" + unit
-            try:
-                execs, warnings = parse_unit_execstart(unit)
-            except UnitParseError as e:
-                plan["steps"].append({"type": "files", "name": "ignition: storage.files (%d)" % len(ifiles),
-                                      "files": ifiles})
-                plan["steps"].append({"type": "exec", "name": "systemd: load %s" % IGNITION_UNIT,
-                                      "argv": ["/bin/sh", "-c", "echo %s >&2; exit 1" % _shq(str(e))]})
-                execs = None
-            if execs is not None:
-                for w in warnings:
-                    res.findings.append({"level": "warning", "message": "systemd: %s" % w})
-                plan["steps"].append({"type": "files", "name": "ignition: storage.files (%d)" % len(ifiles),
-                                      "files": ifiles})
-                for k, (raw, argv) in enumerate(execs):
-                    final, notes = replace_env_argv(argv, SERVICE_ENV)
-                    plan["steps"].append({"type": "exec", "name": "ExecStart[%d] %s" % (k + 1, " ".join(final[2:])[:60]),
-                                          "argv": final, "detail": {"line": "ExecStart=" + raw, "argv": final,
-                                                                    "notes": notes}})
-                    if len(final) == 2 and final[:2] == ["/bin/sh", "-c"]:
-                        res.findings.append({"level": "error", "message": "ExecStart=%s: systemd expanded the "
-                                             "command to nothing" % raw})
-        # 3. run it
-        with open(os.path.join(work, "plan.json"), "w") as f:
-            json.dump(plan, f)
-        with open(os.path.join(work, "driver.py"), "w") as f:
-            f.write(DRIVER)
-        before = _host_snapshot()
-        try:
-            p = subprocess.run(["unshare", "--mount", "--pid", "--fork", "--propagation", "private",
-                                sys.executable, os.path.join(work, "driver.py"), work],
-                               capture_output=True, text=True, timeout=timeout * max(2, len(plan["steps"])) + 60,
-                               check=False)
-        except subprocess.TimeoutExpired:
-            return fail_early("namespace driver", "the simulation timed out")
-        res.host_untouched = _host_snapshot() == before
-        rpath = os.path.join(work, "result.json")
-        if p.returncode != 0 or not os.path.exists(rpath):
-            return fail_early("namespace driver", "namespace driver failed (rc=%s): %s" % (p.returncode, p.stderr[-3000:]))
-        with open(rpath) as f:
-            out = json.load(f)
-        for s in out["steps"]:
-            res.steps.append(Step(s))
-        res.files_written = out["files"]
-        res.k0s_sha256 = out["k0s_sha256"]
-        res.k0s_runs = out["k0s_runs"]
-        res.k0s_version_output = out["k0s_version_output"]
-        res.k0s_mode = out.get("k0s_mode")
-        res.setup_seconds = out.get("setup_seconds")
-        if out.get("error"):
-            res.error = out["error"]
-        failing = [s for s in res.steps if s["ran"] and s["exit_code"] not in (0, None)]
-        if failing:
-            res.failed_step = failing[0]
-            res.error = res.error or _describe_failure(failing[0])
-        elif res.k0s_sha256 is None:
-            res.error = res.error or "%s was not installed" % res.k0s_path
-        elif not res.sha256_verified:
-            res.error = "%s has sha256:%s, but downloadURL names sha256:%s" % (
-                res.k0s_path, res.k0s_sha256, res.expected_sha256)
-        elif not res.k0s_runs:
-            res.error = "%s does not run: %s" % (res.k0s_path, res.k0s_version_output.strip()[-500:])
-        if res.host_untouched is False:
-            res.error = (res.error + "; " if res.error else "") + "the host's /usr/local/bin, /usr/local/lib or /root changed"
-        errors = [f["message"] for f in res.findings if f["level"] == "error"]
-        if strict and errors and not res.error:  # found while rendering (Jinja changed something)
-            res.error = "not portable across provisioners: " + "; ".join(errors)
+            spec = json.loads(res.userdata)["ignition"]["version"]
+            run_spec = IGNITION_214_SPECS.get(spec)
+            if run_spec is None:
+                return fail_early("ignition-validate", "Ignition 2.14 does not know spec %s (the newest it reads is "
+                                  "3.4.0-experimental); use a Butane variant/version that gives <= 3.4.0" % spec)
+            run_config, run_inner = ignition_config(files, commands, variant, version, spec_override=run_spec)
+            with open(os.path.join(work, "config.ign"), "w") as f:
+                f.write(run_config)
+            with open(os.path.join(work, "merged.ign"), "w") as f:
+                f.write(run_inner)
+            for what, path in (("config", "config.ign"), ("merged config", "merged.ign")):
+                p = subprocess.run([realboot.IGNITION_VALIDATE, os.path.join(work, path)], capture_output=True,
+                                   text=True, check=False)
+                res.steps.append(Step(name="ignition-validate: %s (spec %s run as %s)" % (what, spec, run_spec), ran=True,
+                                      exit_code=p.returncode, stdout=p.stdout, stderr=p.stderr, detail=None))
+                if p.returncode != 0:
+                    res.failed_step = res.steps[-1]
+                    res.error = "ignition-validate rejects the %s: %s" % (what, (p.stdout + p.stderr).strip()[-1500:])
+                    return res
+            os.makedirs(os.path.join(work, "out"), exist_ok=True)
+            with open(os.path.join(work, "out", "reporter.json"), "w") as f:
+                json.dump({"unit": IGNITION_UNIT, "k0s_path": res.k0s_path, "file_paths": plan["file_paths"]}, f)
+            plan["node_files"] = [("/usr/local/sbin/bootsim-report", REPORTER, 0o755)]
+            out = realboot.boot("ignition", work, plan, forward_texts=texts, timeout=timeout + 60)
+            _ignition_result(res, out)
+        _verdict(res, strict)
         return res
     finally:
         if not keep_workdir and not workdir:
             shutil.rmtree(work, ignore_errors=True)
 
 
-def _shq(s):
-    return "'" + s.replace("'", "'\\''") + "'"
+def _driver_steps(out):
+    return [Step(name=s["name"], ran=s.get("ran", True), exit_code=s.get("exit_code"), stdout=s.get("stdout", ""),
+                 stderr=s.get("stderr", ""), seconds=s.get("seconds"), detail=None) for s in out.get("steps", [])]
+
+
+def _common(res, out):
+    res.host_untouched = out.get("host_untouched")
+    res.boot_seconds = out.get("seconds")
+    res.timings = out.get("timings", {})
+    res.cgroup_removed = out.get("cgroup_removed")
+    if out.get("error"):
+        res.error = out["error"]
+
+
+def _cloud_init_result(res, out):
+    _common(res, out)
+    res.steps.extend(_driver_steps(out))
+    res.cloud_init_log = out.get("cloud_init_log") or ""
+    res.cloud_init_output = out.get("cloud_init_output") or ""
+    res.runcmd_script = out.get("runcmd_script")
+    for line in res.cloud_init_log.splitlines():
+        if "[WARNING]" in line or "[ERROR]" in line or "[CRITICAL]" in line:
+            res.findings.append({"level": "warning", "message": "cloud-init.log: " + line.split(" - ", 1)[-1]})
+    for s in res.steps:
+        if s["name"].startswith("cloud-init: modules --mode=final") and s["exit_code"]:
+            # runcmd's output goes to cloud-init-output.log (and the unit's stdout)
+            s["stdout"] = (s.get("stdout") or "") + "\n" + res.cloud_init_output[-6000:]
+    res.k0s_sha256 = out.get("k0s_sha256")
+    res.k0s_runs = bool(out.get("k0s_runs"))
+    res.k0s_version_output = out.get("k0s_version_output") or ""
+    res.k0s_mode = out.get("k0s_mode")
+    res.files_written = out.get("files") or []
+
+
+def _ignition_result(res, out):
+    _common(res, out)
+    res.steps.extend(_driver_steps(out))
+    res.unit_text = out.get("unit_text")
+    res.systemd_log = out.get("systemd_log") or ""
+    rep = out.get("report")
+    if rep is None:
+        if not res.error and not [s for s in res.steps if s["exit_code"]]:
+            res.error = "systemd did not report (booted: %s): %s" % (
+                "unit_text" in out, (res.systemd_log or out.get("driver_log") or "")[-2000:])
+        res.files_written = [{"path": p, "final_mode": None} for p in out.get("ignition_files") or []]
+        return
+    res.systemd_show = rep["show"]
+    if "LoadState=loaded" not in rep["show"]:
+        load_error = re.search(r"LoadError=(.*)", rep["show"])
+        res.steps.append(Step(name="systemd: load %s" % IGNITION_UNIT, ran=True, exit_code=1, stdout=rep["status"],
+                              stderr="%s %s" % (load_error.group(1) if load_error else "", rep["verify"][2]), detail=None))
+    else:
+        res.steps.extend(_execstart_steps(rep["show"], rep["journal"]))
+    res.systemd_verify = rep["verify"]
+    res.k0s_sha256 = rep.get("k0s_sha256")
+    res.k0s_runs = bool(rep.get("k0s_runs"))
+    res.k0s_version_output = rep.get("k0s_version_output") or ""
+    res.k0s_mode = rep.get("k0s_mode")
+    res.files_written = rep.get("files") or []
+
+
+def _verdict(res, strict):
+    failing = [s for s in res.steps if s["ran"] and s["exit_code"] not in (0, None)]
+    if failing:
+        res.failed_step = failing[0]
+        res.error = res.error or _describe_failure(failing[0])
+    elif res.error:
+        pass
+    elif res.k0s_sha256 is None:
+        dropped = [f["message"] for f in res.findings if "cloud-init.log" in f["message"]]
+        res.error = "%s was not installed%s" % (res.k0s_path, "; " + "; ".join(dropped) if dropped else "")
+    elif not res.sha256_verified:
+        res.error = "%s has sha256:%s, but downloadURL names sha256:%s" % (
+            res.k0s_path, res.k0s_sha256, res.expected_sha256)
+    elif not res.k0s_runs:
+        res.error = "%s does not run: %s" % (res.k0s_path, res.k0s_version_output.strip()[-500:])
+    if res.host_untouched is False:
+        res.error = (res.error + "; " if res.error else "") + "the host's %s changed" % ", ".join(realboot.HOST_WATCHED)
+    if res.cgroup_removed is False:
+        res.error = (res.error + "; " if res.error else "") + "the boot's cgroup could not be removed"
+
+
+def unshare_available():
+    """(True, None) when both provisioners can boot here with the real tools, else (False, reason)."""
+    for prov in ("cloud-init", "ignition"):
+        ok, reason = realboot.available(prov)
+        if not ok:
+            return False, reason
+    return True, None
 
 
 def _describe_failure(step):
