@@ -104,6 +104,24 @@ def test_tampered_download_is_refused(ansible_playbook, registry, k0s_release, t
     assert "checksum" in p.stdout.lower(), p.stdout[-3000:]
 
 
+def test_malformed_checksums_file_is_refused(ansible_playbook, registry, k0s_release, tmp_path):
+    """A sha256sums.txt with a line of another shape (a truncated download, an error page) fails, naming the line,
+    even though the wanted asset's own line is fine: the list is read by the one parser (parse_checksums)."""
+    root = tmp_path / "bad-sums"
+    sums = root / VERSION / "sha256sums.txt"
+    mirror_mod.build_k0s_mirror(str(root), VERSION, {"amd64": k0s_release.files["amd64"]})
+    with open(str(sums), "a") as f:
+        f.write("<html>502 Bad Gateway</html>\n")
+    with mirror_mod.Mirror(str(root)) as bad:
+        extra = {"k0s_publish_repository": registry.host + "/bad-sums/k0s", "k0s_publish_base_url": bad.url,
+                 "k0s_publish_registry_plain_http": True, "k0s_publish_cache_dir": str(tmp_path / "cache"),
+                 "k0s_publish_download_retries": 1, "k0s_publish_download_delay": 0}
+        p = ansible_playbook("k0smotron.oci.publish", extra_vars=extra)
+    assert p.returncode != 0
+    assert "k0smotron.oci.parse_checksums: line 2 is not" in p.stdout, p.stdout[-3000:]
+    assert not (tmp_path / "cache" / VERSION / "amd64" / "k0s").exists()
+
+
 def test_local_files_and_checksums(ansible_playbook, registry, k0s_release, tmp_path):
     local = str(tmp_path / "k0s-v1.34.1+k0s.0-arm64")
     with open(k0s_release.files["arm64"], "rb") as src, open(local, "wb") as dst:
