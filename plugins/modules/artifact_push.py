@@ -205,6 +205,7 @@ uploaded_bytes:
 
 import json
 import os
+from collections import namedtuple
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._common import ModuleInputError, registry_module, run
 from ansible_collections.k0smotron.oci.plugins.module_utils._files import DigestCache
@@ -228,6 +229,14 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._registry import (
     RegistryStreamRefused,
     client_from_params,
 )
+
+# What the tag holds now: {(layer title, size)}, the manifest bytes and digest, its created annotation.
+Previous = namedtuple("Previous", "layers data digest created")
+NOTHING = Previous(frozenset(), None, None, None)
+# One file to push: ``digest`` is known in advance (option digests, or the cache in stream mode) or None.
+Layer = namedtuple("Layer", "title path size annotations digest promised")
+# What happened to a layer: its descriptor, its result entry, and the bytes sent.
+Pushed = namedtuple("Pushed", "descriptor result sent")
 
 
 def _string_map(value, where):
@@ -279,116 +288,166 @@ def check_files(paths):
     return titles
 
 
-def read_previous(client, ref):
-    """What the tag holds now: ({(layer title, size)}, manifest bytes, manifest digest, created annotation)."""
-    try:
-        data, media_type, digest = client.get_manifest(ref.tag)
-    except RegistryNotFoundError:
-        return set(), None, None, None
-    created, seen = None, set()
-    if media_type == OCI_MANIFEST:
-        doc = json.loads(data.decode("utf-8"))
-        created = (doc.get("annotations") or {}).get(CREATED)
-        for layer in doc.get("layers") or []:
-            seen.add(((layer.get("annotations") or {}).get(TITLE), layer.get("size")))
-    return seen, data, digest, created
-
-
-def push(module):
-    p = module.params
-    ref = Reference.parse(p["reference"], require_tag=True)
-    if ref.digest:
-        raise ModuleInputError("option reference: %r carries a digest; push to a tag (REGISTRY/REPOSITORY:TAG)"
-                               % p["reference"])
-    if not p["files"]:
-        raise ModuleInputError("option files: give at least one file to push")
-    titles = check_files(p["files"])
-    annotations = load_annotations(p, titles)
-    known = p.get("digests") or {}
+def check_known_digests(known, titles):
     for title, digest in known.items():
         if title not in titles:
             raise ModuleInputError("option digests: %r is not the base name of a pushed file (%s)"
                                    % (title, ", ".join(sorted(titles))))
         validate_digest(digest, "option digests[%s]" % title)
+    return known
 
+
+def read_previous(client, ref):
+    """What the tag holds now (NOTHING when the tag does not exist)."""
+    try:
+        doc, media_type, digest, data = client.get_manifest_json(ref.tag)
+    except RegistryNotFoundError:
+        return NOTHING
+    if media_type != OCI_MANIFEST:
+        return Previous(frozenset(), data, digest, None)
+    layers = [layer for layer in doc.get("layers") or [] if isinstance(layer, dict)]
+    seen = frozenset(((layer.get("annotations") or {}).get(TITLE), layer.get("size")) for layer in layers)
+    return Previous(seen, data, digest, (doc.get("annotations") or {}).get(CREATED))
+
+
+def plan_layers(params, annotations, known, cache, stream):
+    """One Layer per file, in order, with the digest already known where possible (no hashing here)."""
+    layers = []
+    for path in params["files"]:
+        title = os.path.basename(path)
+        layer_annotations = dict(annotations.get(title, {}))
+        layer_annotations[TITLE] = title
+        digest = known.get(title) or (cache.cached(path) if stream else None)
+        layers.append(Layer(title, path, os.path.getsize(path), layer_annotations, digest, title in known))
+    return layers
+
+
+def layer_result(media_type, layer, digest, uploaded, sent):
+    """The one place a layer's descriptor and its entry in the result are built."""
+    desc = descriptor(media_type, digest, layer.size, layer.annotations)
+    entry = {"title": layer.title, "digest": digest, "size": layer.size, "media_type": media_type,
+             "annotations": desc["annotations"], "uploaded": uploaded}
+    return Pushed(desc, entry, sent)
+
+
+def stream_layer(module, client, cache, layer):
+    """One pass (hash while the registry receives it); None when the registry refuses a streamed PATCH."""
+    try:
+        before = os.stat(layer.path)
+        digest = client.upload_blob_stream(layer.path, layer.size)
+    except RegistryStreamRefused as e:
+        module.warn("%s; fell back to upload_mode=monolithic for %s (set upload_mode: monolithic for this registry)"
+                    % (e, layer.title))
+        return None
+    cache.remember(layer.path, digest, before)
+    return digest
+
+
+def push_layer(module, client, cache, layer, ref):
+    """HEAD the blob, check a promised digest, upload when missing: (digest, missing, bytes sent)."""
+    digest = layer.digest or cache.digest(layer.path)
+    missing = client.blob_size(digest) is None
+    if layer.promised and (not missing or module.check_mode):
+        # No upload for the registry to verify, so check the file against the promised digest here.
+        actual = cache.digest(layer.path)
+        if actual != digest:
+            raise ModuleInputError("option digests[%s]: %s does not match the given digest %s (it hashes to %s); "
+                                   "nothing was pushed to %s" % (layer.title, layer.path, digest, actual, ref.name))
+    if missing and not module.check_mode:
+        # The registry verifies ?digest= against what it receives, so a wrong promised digest fails the
+        # upload; the kernel sends the file (sendfile), no second read here.
+        client.upload_blob(digest, FileBody(layer.path, layer.size))
+        return digest, True, layer.size
+    return digest, missing, 0
+
+
+def upload_layers(module, client, cache, layers, previous, ref, stream):
+    media_type = module.params["layer_media_type"]
+    pushed = []
+    for layer in layers:
+        # New content as far as the tag knows, in stream mode: one pass, hashing while uploading.
+        if stream and layer.digest is None and (layer.title, layer.size) not in previous.layers:
+            digest = stream_layer(module, client, cache, layer)
+            if digest is not None:
+                pushed.append(layer_result(media_type, layer, digest, True, layer.size))
+                continue
+        digest, missing, sent = push_layer(module, client, cache, layer, ref)
+        pushed.append(layer_result(media_type, layer, digest, missing, sent))
+    return pushed
+
+
+def ensure_config(module, client):
+    """The empty config blob must exist too; True when it was (or would be) uploaded."""
+    missing = client.blob_size(EMPTY_DIGEST) is None
+    if missing and not module.check_mode:
+        client.upload_blob(EMPTY_DIGEST, BytesBody(EMPTY_DATA))
+    return missing
+
+
+def write_manifest(module, client, ref, descriptors, annotations, previous):
+    """Build the manifest, keeping the previous ``created`` when nothing else changed; PUT it if it differs."""
+    manifest_annotations = annotations.get(MANIFEST_KEY)
+    config_annotations = annotations.get(CONFIG_KEY)
+    artifact_type = module.params["artifact_type"]
+    body, manifest = build_manifest(descriptors, artifact_type, manifest_annotations, config_annotations,
+                                    created=previous.created)
+    changed = previous.data != body
+    if changed and previous.created and not (manifest_annotations or {}).get(CREATED):
+        body, manifest = build_manifest(descriptors, artifact_type, manifest_annotations, config_annotations)
+    if changed and not module.check_mode:
+        client.put_manifest(ref.tag, body, OCI_MANIFEST)
+    return changed, body, manifest
+
+
+def parse_inputs(params):
+    """(reference, files by title, annotations, known digests), all validated before any network call."""
+    ref = Reference.parse(params["reference"], require_tag=True)
+    if ref.digest:
+        raise ModuleInputError("option reference: %r carries a digest; push to a tag (REGISTRY/REPOSITORY:TAG)"
+                               % params["reference"])
+    if not params["files"]:
+        raise ModuleInputError("option files: give at least one file to push")
+    titles = check_files(params["files"])
+    return ref, load_annotations(params, titles), check_known_digests(params.get("digests") or {}, titles)
+
+
+def push(module):
+    p = module.params
+    ref, annotations, known = parse_inputs(p)
     cache = DigestCache(enabled=p["digest_cache"])
     client = client_from_params(p, ref, push=not module.check_mode)
     stream = p.get("upload_mode") == "stream" and not module.check_mode
-    layers, results, uploaded = [], [], 0
     try:
-        previous = read_previous(client, ref) if stream else None
-        for path in p["files"]:
-            title = os.path.basename(path)
-            size = os.path.getsize(path)
-            layer_annotations = dict(annotations.get(title, {}))
-            layer_annotations[TITLE] = title
-            digest = known.get(title) or (cache.cached(path) if stream else None)
-            if digest is None and stream and (title, size) not in previous[0]:
-                # New content as far as the tag knows: one pass, hashing while the registry receives it.
-                try:
-                    before = os.stat(path)
-                    digest = client.upload_blob_stream(path, size)
-                    cache.remember(path, digest, before)
-                    uploaded += size
-                    layers.append(descriptor(p["layer_media_type"], digest, size, layer_annotations))
-                    results.append({"title": title, "digest": digest, "size": size,
-                                    "media_type": p["layer_media_type"], "annotations": layers[-1]["annotations"],
-                                    "uploaded": True})
-                    continue
-                except RegistryStreamRefused as e:
-                    module.warn("%s; fell back to upload_mode=monolithic for %s (set upload_mode: monolithic for "
-                                "this registry)" % (e, title))
-            digest = digest or cache.digest(path)
-            layers.append(descriptor(p["layer_media_type"], digest, size, layer_annotations))
-            missing = client.blob_size(digest) is None
-            if title in known and (not missing or module.check_mode):
-                # No upload for the registry to verify, so check the file against the promised digest here.
-                actual = cache.digest(path)
-                if actual != digest:
-                    raise ModuleInputError("option digests[%s]: %s does not match the given digest %s (it hashes to %s); "
-                                           "nothing was pushed to %s" % (title, path, digest, actual, ref.name))
-            if missing and not module.check_mode:
-                # The registry verifies ?digest= against what it receives, so a wrong known digest fails
-                # the upload; the kernel sends the file (sendfile), no second read here.
-                client.upload_blob(digest, FileBody(path, size))
-                uploaded += size
-            results.append({"title": title, "digest": digest, "size": size, "media_type": p["layer_media_type"],
-                            "annotations": layers[-1]["annotations"], "uploaded": missing})
+        previous = read_previous(client, ref)
+        layers = plan_layers(p, annotations, known, cache, stream)
+        pushed = upload_layers(module, client, cache, layers, previous, ref, stream)
         cache.save()
-        config_missing = client.blob_size(EMPTY_DIGEST) is None
-        if config_missing and not module.check_mode:
-            client.upload_blob(EMPTY_DIGEST, BytesBody(EMPTY_DATA))
-
-        data, before_digest, before_created = (previous or read_previous(client, ref))[1:]
-        manifest_annotations = annotations.get(MANIFEST_KEY)
-        config_annotations = annotations.get(CONFIG_KEY)
-        body, manifest = build_manifest(layers, p["artifact_type"], manifest_annotations, config_annotations,
-                                        created=before_created)
-        changed = data != body
-        if changed and before_created and not (manifest_annotations or {}).get(CREATED):
-            body, manifest = build_manifest(layers, p["artifact_type"], manifest_annotations, config_annotations)
-        manifest_digest = digest_of(body)
-        if changed and not module.check_mode:
-            client.put_manifest(ref.tag, body, OCI_MANIFEST)
+        config_missing = ensure_config(module, client)
+        changed, body, manifest = write_manifest(module, client, ref, [x.descriptor for x in pushed], annotations,
+                                                 previous)
     finally:
         client.close()
+    return push_result(module, ref, pushed, manifest, digest_of(body), previous,
+                       changed or config_missing or any(x.result["uploaded"] for x in pushed))
 
-    urls = dict((r["title"], ref.download_url(r["digest"])) for r in results)
+
+def push_result(module, ref, pushed, manifest, manifest_digest, previous, changed):
+    results = [x.result for x in pushed]
     result = dict(
-        changed=changed or config_missing or any(r["uploaded"] for r in results),
+        changed=changed,
         manifest_digest=manifest_digest,
         manifest=manifest,
         layers=results,
         download_url=ref.download_url(results[0]["digest"]),
-        download_urls=urls,
+        download_urls=dict((r["title"], ref.download_url(r["digest"])) for r in results),
         registry=ref.registry,
         repository=ref.repository,
         tag=ref.tag,
-        uploaded_bytes=uploaded,
+        uploaded_bytes=sum(x.sent for x in pushed),
     )
     if module._diff:
         result["diff"] = {
-            "before": {"tag": ref.tag, "manifest_digest": before_digest},
+            "before": {"tag": ref.tag, "manifest_digest": previous.digest},
             "after": {"tag": ref.tag, "manifest_digest": manifest_digest},
         }
     return result

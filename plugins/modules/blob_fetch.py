@@ -184,16 +184,17 @@ def current_digest(path, digest):
     return file_digest(path, digest.split(":", 1)[0]) if os.path.isfile(path) else None
 
 
-def remote_size(client, digest):
-    """The blob's size from HEAD (-1: the registry gives none); a missing blob or a manifest digest fails."""
+def remote_size(client, digest, check_mode):
+    """The blob's size from HEAD (-1: the registry gives none; None: missing). In check mode a missing blob
+    or a manifest digest fails here; otherwise the download says what the registry answers."""
     size = client.blob_size(digest)
-    if size is None and client.manifest_exists(digest):
+    if size is not None or not check_mode:
+        return size
+    if client.manifest_exists(digest):
         raise RegistryNotFoundError(
             "%s is a manifest digest, not a blob digest, in %s: a download URL must name the layer "
             "(the k0s binary) - use k0smotron.oci.artifact_info and its blob_digest" % (digest, client.where))
-    if size is None:
-        raise RegistryNotFoundError("blob %s not found in %s" % (digest, client.where))
-    return size
+    raise RegistryNotFoundError("blob %s not found in %s" % (digest, client.where))
 
 
 def download(module, client, digest, target, size):
@@ -230,7 +231,7 @@ def fetch(module):
     if changed:
         client = client_from_params(p, ref)
         try:
-            size = remote_size(client, ref.digest)
+            size = remote_size(client, ref.digest, module.check_mode)
             if not module.check_mode:
                 size = download(module, client, ref.digest, target, size)
         finally:

@@ -44,7 +44,9 @@ options:
     required: true
     suboptions:
       digest:
-        description: Digest of a manifest in the same repository (for example RV(k0smotron.oci.artifact_push#module:manifest_digest)).
+        description:
+          - Digest of a manifest in the same repository (for example RV(k0smotron.oci.artifact_push#module:manifest_digest)).
+          - Exactly one of O(manifests[].digest) and O(manifests[].tag) is required.
         type: str
       tag:
         description: Tag of a manifest in the same repository (instead of O(manifests[].digest)).
@@ -83,8 +85,6 @@ index:
   type: dict
 """
 
-import json
-
 from ansible_collections.k0smotron.oci.plugins.module_utils._common import ModuleInputError, registry_module, run
 from ansible_collections.k0smotron.oci.plugins.module_utils._oras import build_index, descriptor, digest_of, parse_platform
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference, validate_digest
@@ -106,13 +106,11 @@ def push_index(module):
         entries = []
         for i, item in enumerate(p["manifests"]):
             where = "option manifests[%d]" % i
-            if bool(item.get("digest")) == bool(item.get("tag")):
-                raise ModuleInputError("%s: give exactly one of digest or tag" % where)
-            if item.get("digest"):
+            if item.get("digest") is not None:
                 validate_digest(item["digest"], "%s.digest" % where)
             platform = parse_platform(item["platform"], "%s.platform" % where)
-            data, media_type, digest = client.get_manifest(item.get("digest") or item["tag"])
-            doc = json.loads(data.decode("utf-8"))
+            doc, media_type, digest, data = client.get_manifest_json(
+                item["digest"] if item.get("digest") is not None else item["tag"])
             entries.append(descriptor(media_type, digest, len(data), platform=platform,
                                       artifact_type=doc.get("artifactType")))
         body, index = build_index(entries, annotations, p.get("artifact_type"))
@@ -140,7 +138,7 @@ def main():
                 digest=dict(type="str"),
                 tag=dict(type="str"),
                 platform=dict(type="str", required=True),
-            )),
+            ), mutually_exclusive=[["digest", "tag"]], required_one_of=[["digest", "tag"]]),
             annotations=dict(type="dict"),
             artifact_type=dict(type="str"),
         )
