@@ -182,9 +182,12 @@ def test_seed_example(render, k0s_artifact, api_version):
     assert amt["ami"] == {"id": "ami-0008aa5cb0cde3400"} and amt["instanceType"] == "t3.large"
     assert amt["cloudInit"] == {"insecureSkipSecretsManager": True}
 
-    if api_version == "v1beta1":
-        return
-    # Unchanged inputs: nothing changes on a second run.
+    # Readable output: the script is block text that diffs line by line, not one long quoted line.
+    with open(os.path.join(out, "30-k0scontrolplane-aws-test.yaml")) as f:
+        text = f.read()
+    assert "      content: |\n        #!/bin/sh\n        # install-oras.sh - written by" in text
+    assert max(len(line) for line in text.splitlines()) < 200
+    # Unchanged inputs: nothing changes on a second run (both API versions).
     proc2, dummy, objs2 = render(seed_vars(k0s_artifact, api_version), out=out)
     assert re.search(r"changed=0\s", proc2.stdout), proc2.stdout[-2000:]
     assert objs2 == objs
@@ -352,3 +355,74 @@ def test_null_in_objects_refused(render):
                                  "control_plane_oras_checksums": {"amd64": "0" * 64},
                                  "control_plane_k0s_config": {"spec": {"api": {"extraArgs": {"x": None}}}}}, expect_ok=False)
     assert "holds a null value" in proc.stdout
+
+
+# --------------------------------------------------------------------------- issue 12 items 9-12
+
+def test_characters_outside_bmp_survive(render):
+    """Item 9: emoji in extra files and the k0s config (to_json wrote surrogate pairs that YAML rejected)."""
+    content = "# \U0001F680 launch config\nname: caf\u00e9 \U0001F600\n"
+    dummy, out, objs = render({"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+                               "control_plane_oras_checksums": {"amd64": "0" * 64},
+                               "control_plane_extra_files": [{"path": "/etc/x.yaml", "permissions": "0644",
+                                                              "content": content}],
+                               "control_plane_k0s_config": {"spec": {"api": {"extraArgs": {"x": "\U0001F680"}}}}})
+    ks = objs["K0sControlPlane/aws-test"]["spec"]["k0sConfigSpec"]
+    assert ks["files"][-1]["content"] == content
+    assert ks["k0s"]["spec"]["api"]["extraArgs"]["x"] == "\U0001F680"
+    with open(os.path.join(out, "30-k0scontrolplane-aws-test.yaml"), encoding="utf-8") as f:
+        assert "\U0001F680 launch config" in f.read()
+
+
+@pytest.mark.parametrize("extra, needle", [
+    ({"control_plane_oras_version": "1.3.0;touch /tmp/PWNED"}, "control_plane_oras_version must be an ORAS release version"),
+    ({"control_plane_oras_base_url": "https://example.com/$(touch /tmp/PWNED)"}, "control_plane_oras_base_url must be an http"),
+    ({"control_plane_oras_checksums_url": "https://example.com/s.txt;touch /tmp/PWNED"},
+     "control_plane_oras_checksums_url must be an http"),
+])
+def test_script_injection_refused(render, tmp_path, extra, needle):
+    """Item 10: values that would go into install-oras.sh (run as root on the nodes) are validated."""
+    xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+          "control_plane_oras_checksums": {"amd64": "0" * 64}}
+    xv.update(extra)
+    proc, dummy, objs = render(xv, expect_ok=False, out=str(tmp_path / "out"))
+    assert proc.returncode != 0 and objs == {}
+    assert needle in proc.stdout, proc.stdout[-3000:]
+
+
+@pytest.mark.parametrize("extra, needle", [
+    ({"control_plane_cluster_name": "aws-test\n"}, "control_plane_cluster_name must be a DNS-1123 label"),
+    ({"control_plane_namespace": "default\n"}, "control_plane_namespace must be a DNS-1123 label"),
+    ({"control_plane_registry_secret_name": "creds\n---"}, "control_plane_registry_secret_name must be a DNS-1123 subdomain"),
+    ({"control_plane_workers_enabled": True, "control_plane_workers_name": "md\n---"},
+     "control_plane_workers_name must be a DNS-1123 label"),
+])
+def test_names_must_be_dns_1123(render, tmp_path, extra, needle):
+    """Item 11: full matches (a trailing newline passed '$'), and every Kubernetes name is checked."""
+    xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+          "control_plane_oras_checksums": {"amd64": "0" * 64}}
+    xv.update(extra)
+    proc, dummy, objs = render(xv, expect_ok=False, out=str(tmp_path / "out"))
+    assert proc.returncode != 0 and objs == {}
+    assert needle in proc.stdout, proc.stdout[-3000:]
+
+
+def test_layout_switch_removes_the_other_layout(render, tmp_path):
+    """Item 12: files -> single -> files leaves only what the last run wrote, the credentials Secret file included."""
+    out = str(tmp_path / "out")
+    os.makedirs(out)
+    keep = os.path.join(out, "README.md")
+    with open(keep, "w") as f:
+        f.write("not ours\n")
+    xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+          "control_plane_oras_checksums": {"amd64": "0" * 64},
+          "control_plane_registry_username": AUTH_USER, "control_plane_registry_password": AUTH_PASSWORD}
+    dummy, dummy, objs = render(dict(xv, control_plane_output_layout="files"), out=out)
+    files = sorted(os.listdir(out))
+    assert "00-secret-aws-test-registry-credentials.yaml" in files and len(files) == 6
+    dummy, dummy, single = render(dict(xv, control_plane_output_layout="single"), out=out)
+    assert sorted(os.listdir(out)) == ["README.md", "aws-test.yaml"]
+    assert single == objs
+    assert stat.S_IMODE(os.stat(os.path.join(out, "aws-test.yaml")).st_mode) == 0o600
+    dummy, dummy, again = render(dict(xv, control_plane_output_layout="files"), out=out)
+    assert sorted(os.listdir(out)) == files and again == objs
