@@ -218,7 +218,8 @@ _ocf_token() {
     200) ;;
     401|403)
       if [ -n "$_ocf_basic" ]; then
-        _ocf_log "the token service ${_ocf_realm%%[?]*} refused the credentials for $_ocf_registry from $_ocf_config (HTTP $_ocf_code): wrong user name or password?"
+        _ocf_log "the token service ${_ocf_realm%%[?]*} refused the credentials for $_ocf_registry" \
+          "from $_ocf_config (HTTP $_ocf_code): wrong user name or password?"
       else
         _ocf_log "the token service ${_ocf_realm%%[?]*} refused an anonymous token (HTTP $_ocf_code) and $_ocf_config has no credentials for $_ocf_registry"
       fi
@@ -408,7 +409,8 @@ _ocf_main() {
     return 2
   fi
   if ! command -v curl >/dev/null 2>&1; then
-    _ocf_log "curl is not installed; it is the only supported client (wget cannot keep credentials on the registry across redirects, nor verify a private CA everywhere): install curl"
+    _ocf_log "curl is not installed; it is the only supported client (wget cannot keep credentials on the" \
+      "registry across redirects, nor verify a private CA everywhere): install curl"
     return 8
   fi
   _ocf_scheme=https

@@ -71,7 +71,7 @@ class Node:
         script = node_fetch.fetch_script(registry, repository, digest, self.dest, **kw)
         path = self.tmp / "fetch.sh"
         path.write_text(script)
-        proc = subprocess.run(self.argv + [str(path)], env=self.env, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(self.argv + [str(path)], env=self.env, capture_output=True, text=True, timeout=120, check=False)
         for secret in (AUTH_PASSWORD, b64(AUTH_USER, AUTH_PASSWORD), b64(AUTH_USER, "wrong-password"), SIGNATURE):
             assert secret not in proc.stdout + proc.stderr, "a secret was printed"
         assert proc.stdout == ""
@@ -286,7 +286,7 @@ def test_the_shell_function_validates_its_arguments(shell, tmp_path, args):
     name, argv, env = shell
     script = tmp_path / "lib.sh"
     script.write_text(node_fetch.FETCH_LIBRARY + '\noci_blob_fetch "$@"\n')
-    proc = subprocess.run(argv + [str(script)] + args, env=env, capture_output=True, text=True, timeout=30)
+    proc = subprocess.run(argv + [str(script)] + args, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2 and proc.stderr.startswith("oci_blob_fetch: "), proc.stderr
 
 
@@ -299,5 +299,5 @@ def test_sourced_library_leaves_the_caller_alone(shell, tmp_path, registry, plai
     script.write_text("set -eu\ntrap 'echo caller-exit-trap' EXIT\n_ocf_registry=mine\n. %s\n"
                       "if oci_blob_fetch -p %s nodes/oras sha256:%s %s/x; then echo ok; else echo failed=$?; fi\n"
                       "echo \"$_ocf_registry\"\n" % (lib, registry.host, "0" * 64, tmp_path))
-    proc = subprocess.run(argv + [str(script)], env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(argv + [str(script)], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert proc.stdout.split() == ["failed=4", "mine", "caller-exit-trap"], proc.stdout + proc.stderr

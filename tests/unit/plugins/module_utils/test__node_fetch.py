@@ -82,13 +82,17 @@ def test_validation_rejects(field, value):
 
 @pytest.mark.parametrize("registry", ["registry.example.com", "127.0.0.1:5000", "[::1]:5000", "localhost"])
 def test_validation_accepts_registries(registry):
-    validate(**dict(GOOD, registry=registry))
+    kw = dict(GOOD)
+    kw["registry"] = registry
+    validate(**kw)
 
 
 def test_command_quotes_every_value():
     dest = "/srv/it's $(touch pwned) `x` \"q\" *.tgz"
-    cmd = fetch_command(**dict(GOOD, dest=dest, config_path="/etc/my docker/config.json", ca_file="/etc/ca's.pem",
-                               plain_http=True, retries=0, mode="0755"))
+    kw = dict(GOOD)
+    kw.update(dest=dest, config_path="/etc/my docker/config.json", ca_file="/etc/ca's.pem", plain_http=True, retries=0,
+              mode="0755")
+    cmd = fetch_command(**kw)
     assert cmd.startswith(FETCH_FUNCTION + " ")
     # The shell sees exactly the values: a stub function prints its arguments one per line.
     stub = "oci_blob_fetch() { for a in \"$@\"; do printf '%s\\n' \"$a\"; done; }\n" + cmd + "\n"
@@ -105,6 +109,6 @@ def test_command_defaults():
 
 def test_jinja_in_a_value_is_refused():
     with pytest.raises(NodeFetchError, match="Jinja"):
-        fetch_script(**dict(GOOD, dest="/srv/{{ x }}"))
+        fetch_script(registry=GOOD["registry"], repository=GOOD["repository"], digest=DIGEST, dest="/srv/{{ x }}")
     with pytest.raises(NodeFetchError, match="Jinja"):
         check_no_jinja("a=${#b}")
