@@ -10,6 +10,8 @@ root); skips with the reason where the namespaces or the tools are not available
 import base64
 import json
 import os
+import socket
+import subprocess
 
 import pytest
 import yaml
@@ -298,6 +300,8 @@ def test_missing_permissions(render, boot, provisioner):
         loose = boot(objs, provisioner, strict=False)
         assert loose.ok, loose.report()
         assert dict((f["path"], f["final_mode"]) for f in loose.files_written)["/root/.docker/config.json"] == "0644"
+        # k0smotron writes permissions: "" and the real cloud-init falls back to 0644, with only a warning
+        assert "Undecodable permissions '', returning default 644" in loose.cloud_init_log
 
 
 @needs_ns
@@ -374,6 +378,81 @@ def test_plain_oras_install_needs_home_under_ignition(render, boot, k0s_artifact
     else:
         assert_failed_without_k0s(res, "failed to get user home directory: $HOME is not defined")
         assert res.failed_step["name"].startswith("ExecStart[3] oras blob fetch")
+
+
+# The seed page's own pre-commands (k0smotron docs, "OCI Registry Integration"), pointed at the loopback
+# mirror instead of github.com (the only change besides `sudo mv` -> `mv`: the node image has no sudo).
+SEED_COMMANDS = [
+    'VERSION="@VER@"',
+    'curl -LO "@BASE@/v${VERSION}/oras_${VERSION}_linux_amd64.tar.gz"',
+    "mkdir -p oras-install/",
+    "tar -zxf oras_${VERSION}_*.tar.gz -C oras-install/",
+    "mv oras-install/oras /usr/local/bin/",
+    "rm -rf oras_${VERSION}_*.tar.gz oras-install/",
+    "export DOCKER_CONFIG=/root/.docker # In addition to downloading hours, we need to make oras use the proper "
+    "`.docker/config.json` by setting the directoty of the desired config",
+]
+
+
+@needs_ns
+@pytest.mark.parametrize("provisioner, works", [("cloud-init", True), ("ignition", False)])
+def test_seed_page_commands(render, boot, k0s_artifact, oras_mirror, provisioner, works):
+    """The docs' commands work as one cloud-init script; under Ignition each is its own ExecStart= line of a
+    real systemd unit: ${VERSION} is expanded by systemd (to nothing) before sh runs, so curl asks the mirror
+    for /v/oras__linux_amd64.tar.gz and the unit stops there."""
+    if tools.HOST_ARCH != "amd64":
+        pytest.skip("the seed page's commands download the amd64 tarball; this machine is %s" % tools.HOST_ARCH)
+    objs = render("plain-oras")
+    spec = _spec(_find(objs, "K0sControlPlane"))
+    spec["preK0sCommands"] = [c.replace("@VER@", oras_mirror.version).replace("@BASE@", oras_mirror.url)
+                              for c in SEED_COMMANDS]
+    res = boot(objs, provisioner, strict=False)
+    if works:
+        assert res.ok, res.report()
+        assert res.k0s_sha256 == k0s_artifact["sha256"]
+        return
+    # systemd keeps ${VERSION} in the unit and expands it (to nothing) when it starts each line. curl -LO (no -f)
+    # saves the mirror's 404 page as oras__linux_amd64.tar.gz; tar is the first to fail on it.
+    assert res.failed_step["name"].startswith("ExecStart[4] tar -zxf oras_${VERSION}_*.tar.gz"), res.report()
+    assert_failed_without_k0s(res, "gzip: stdin: not in gzip format")
+
+
+def _sysctls():
+    out = subprocess.run(["sysctl", "-a"], capture_output=True, text=True, check=False).stdout
+    return dict(line.split(" = ", 1) for line in out.splitlines() if " = " in line)
+
+
+def _etc_state():
+    state = {}
+    for dirpath, dirnames, filenames in os.walk("/etc"):
+        for name in dirnames + filenames:
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            state[p] = (st.st_mode, st.st_size, st.st_mtime_ns)
+    return state
+
+
+@needs_ns
+def test_boots_leave_the_host_alone(render, boot):
+    """A booted systemd and cloud-init would set sysctls, the hostname and files in /etc: none reaches the host."""
+    objs = render("v1beta2-ignition")
+    first, second = _sysctls(), _sysctls()
+    volatile = {k for k in first if first[k] != second.get(k)} | {k for k in first if k.startswith((
+        "fs.dentry-state", "fs.file-nr", "fs.inode-", "kernel.random.", "kernel.ns_last_pid", "fs.quota."))}
+    etc_before, hostname = _etc_state(), socket.gethostname()
+    cgroups_before = sorted(os.listdir(realboot._own_cgroup(realboot.cgroup2_root())))
+    for provisioner in PROVISIONERS:
+        res = boot(objs, provisioner)
+        assert res.ok, res.report()
+        assert res.cgroup_removed is True
+    after = _sysctls()
+    changed = sorted(k for k in set(first) | set(after) if k not in volatile and first.get(k) != after.get(k))
+    assert changed == [], ["%s: %s -> %s" % (k, first.get(k), after.get(k)) for k in changed]
+    assert _etc_state() == etc_before
+    assert socket.gethostname() == hostname
+    assert sorted(os.listdir(realboot._own_cgroup(realboot.cgroup2_root()))) == cgroups_before
+    leftovers = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout
+    assert "realboot-" not in leftovers and "bootsim" not in leftovers
 
 
 def test_cli_on_a_rendered_directory(render, auth_registry):

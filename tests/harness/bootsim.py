@@ -449,6 +449,17 @@ unit = plan["unit"]
 def run(*argv):
     p = subprocess.run(list(argv), capture_output=True, text=True)
     return p.returncode, p.stdout, p.stderr
+import time
+run("journalctl", "--sync")
+failed = run("systemctl", "show", unit, "-p", "ExecMainPID", "--value")[1].strip()
+def last_pid():
+    out = run("journalctl", "-u", unit, "-o", "json", "--output-fields=_PID", "--no-pager")[1]
+    return max([int(json.loads(ln).get("_PID", 0)) for ln in out.splitlines() if ln.startswith("{")] or [0])
+for i in range(10):  # the main process's last words may still be in flight to journald
+    if not failed.isdigit() or int(failed) == 0 or last_pid() >= int(failed):
+        break
+    time.sleep(0.1)
+    run("journalctl", "--sync")
 rep = {"show": run("systemctl", "show", unit, "--no-pager", "-p", "LoadState", "-p", "LoadError", "-p", "ActiveState",
                    "-p", "Result", "-p", "ExecMainStatus", "-p", "ExecStart", "-p", "Environment")[1],
        "status": run("systemctl", "status", unit, "--no-pager", "-l")[1],
@@ -482,8 +493,10 @@ locale: false
 
 
 def _execstart_steps(show, journal_json):
-    """systemctl show's ExecStart= entries (one per command, with status) -> steps, with each process's journal."""
-    by_pid = {}
+    """systemctl show's ExecStart= entries (one per command, with status) -> steps, each with its output from
+    the journal: a message belongs to the last ExecStart process started at or before its PID (PIDs only grow
+    in the node's fresh PID namespace; a command's children log under their own PIDs)."""
+    entries = []
     for line in journal_json.splitlines():
         try:
             e = json.loads(line)
@@ -492,19 +505,25 @@ def _execstart_steps(show, journal_json):
         msg = e.get("MESSAGE")
         if isinstance(msg, list):
             msg = bytes(msg).decode("utf-8", "replace")
-        by_pid.setdefault(str(e.get("_PID")), []).append(msg or "")
+        if str(e.get("_PID", "")).isdigit():
+            entries.append((int(e["_PID"]), msg or ""))
+    rx = re.compile(r"ExecStart=\{ path=(?P<path>\S+) ; argv\[\]=(?P<argv>.*?) ; ignore_errors=\S+ ; "
+                    r"start_time=\[(?P<start>[^\]]*)\] ; stop_time=\[(?P<stop>[^\]]*)\] ; "
+                    r"pid=(?P<pid>\d+) ; code=(?P<code>\S+) ; status=(?P<status>[^ ]+) \}")
+    found = list(rx.finditer(show))
+    pids = [int(m.group("pid")) for m in found]
     steps = []
-    for k, m in enumerate(re.finditer(r"ExecStart=\{ path=(?P<path>\S+) ; argv\[\]=(?P<argv>.*?) ; ignore_errors=\S+ ; "
-                                      r"start_time=\[(?P<start>[^\]]*)\] ; stop_time=\[(?P<stop>[^\]]*)\] ; "
-                                      r"pid=(?P<pid>\d+) ; code=(?P<code>\S+) ; status=(?P<status>[^ ]+) \}", show)):
-        ran = m.group("pid") != "0"
+    for k, m in enumerate(found):
+        ran = pids[k] != 0
         status = m.group("status").split("/")[0]
         code = int(status) if status.isdigit() else None
         if ran and m.group("code") != "exited":
             code = code or 128
+        upper = min([p for p in pids[k + 1:] if p > pids[k]] or [1 << 62])
+        out = [msg for pid, msg in entries if ran and pids[k] <= pid < upper]
         steps.append(Step(name="ExecStart[%d] %s" % (k + 1, m.group("argv")[len("/bin/sh -c "):][:60]), ran=ran,
-                          exit_code=code if ran else None, stdout="", stderr="\n".join(by_pid.get(m.group("pid"), [])),
-                          detail={"argv": m.group("argv")}))
+                          exit_code=code if ran else None, stdout="", stderr="\n".join(out),
+                          detail={"argv": m.group("argv"), "code": m.group("code")}))
     return steps
 
 
