@@ -426,3 +426,25 @@ def test_layout_switch_removes_the_other_layout(render, tmp_path):
     assert stat.S_IMODE(os.stat(os.path.join(out, "aws-test.yaml")).st_mode) == 0o600
     dummy, dummy, again = render(dict(xv, control_plane_output_layout="files"), out=out)
     assert sorted(os.listdir(out)) == files and again == objs
+
+
+def test_registry_config_path(render, tmp_path):
+    """control_plane_registry_config_path: the inline auths entry for the registry is copied into the Secret (keys
+    compared by host, helpers dropped); a config with only a credential helper fails clearly, without secrets."""
+    entry = {"auth": base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode()}
+    good = tmp_path / "config.json"
+    good.write_text(json.dumps({"auths": {"https://registry.example.com/v1/": entry, "other.example.com": {"auth": "eDp5"}},
+                                "credsStore": "desktop"}))
+    xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+          "control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_registry_config_path": str(good)}
+    proc, dummy, objs = render(xv, out=str(tmp_path / "out"))
+    secret = objs["Secret/aws-test-registry-credentials"]
+    assert json.loads(base64.b64decode(secret["data"][".dockerconfigjson"])) == {"auths": {"registry.example.com": entry}}
+    assert entry["auth"] not in proc.stdout
+
+    helper_only = tmp_path / "helper.json"
+    helper_only.write_text(json.dumps({"credsStore": "desktop", "auths": {"registry.example.com": {}}}))
+    proc, dummy, objs = render(dict(xv, control_plane_registry_config_path=str(helper_only)), expect_ok=False,
+                               out=str(tmp_path / "out2"))
+    assert proc.returncode != 0 and objs == {}
+    assert "holds no inline credentials" in proc.stdout and "cannot run on a node" in proc.stdout
