@@ -375,30 +375,19 @@ def test_characters_outside_bmp_survive(render):
 
 
 @pytest.mark.parametrize("extra, needle", [
+    # Item 10: values that would go into install-oras.sh (run as root on the nodes) are validated.
     ({"control_plane_oras_version": "1.3.0;touch /tmp/PWNED"}, "control_plane_oras_version must be an ORAS release version"),
     ({"control_plane_oras_base_url": "https://example.com/$(touch /tmp/PWNED)"}, "control_plane_oras_base_url must be an http"),
     ({"control_plane_oras_checksums_url": "https://example.com/s.txt;touch /tmp/PWNED"},
      "control_plane_oras_checksums_url must be an http"),
-])
-def test_script_injection_refused(render, tmp_path, extra, needle):
-    """Item 10: values that would go into install-oras.sh (run as root on the nodes) are validated."""
-    xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
-          "control_plane_oras_checksums": {"amd64": "0" * 64}}
-    xv.update(extra)
-    proc, dummy, objs = render(xv, expect_ok=False, out=str(tmp_path / "out"))
-    assert proc.returncode != 0 and objs == {}
-    assert needle in proc.stdout, proc.stdout[-3000:]
-
-
-@pytest.mark.parametrize("extra, needle", [
+    # Item 11: full matches (a trailing newline passed '$'), and every Kubernetes name is checked.
     ({"control_plane_cluster_name": "aws-test\n"}, "control_plane_cluster_name must be a DNS-1123 label"),
     ({"control_plane_namespace": "default\n"}, "control_plane_namespace must be a DNS-1123 label"),
     ({"control_plane_registry_secret_name": "creds\n---"}, "control_plane_registry_secret_name must be a DNS-1123 subdomain"),
     ({"control_plane_workers_enabled": True, "control_plane_workers_name": "md\n---"},
      "control_plane_workers_name must be a DNS-1123 label"),
 ])
-def test_names_must_be_dns_1123(render, tmp_path, extra, needle):
-    """Item 11: full matches (a trailing newline passed '$'), and every Kubernetes name is checked."""
+def test_unsafe_values_refused(render, tmp_path, extra, needle):
     xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
           "control_plane_oras_checksums": {"amd64": "0" * 64}}
     xv.update(extra)
