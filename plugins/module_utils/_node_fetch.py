@@ -22,6 +22,8 @@ __metaclass__ = type
 import re
 import shlex
 
+from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference, ReferenceError, validate_digest
+
 FETCH_FUNCTION = "oci_blob_fetch"
 DEFAULT_CONFIG_PATH = "/root/.docker/config.json"
 MAX_RETRIES = 10
@@ -36,11 +38,7 @@ EXIT_REDIRECT = 6
 EXIT_HTTP = 7
 EXIT_LOCAL = 8
 
-_HOST_RE = re.compile(r"(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*"
-                      r"(?::([0-9]{1,5}))?"
-                      r"|\[[0-9a-fA-F:.]+\](?::([0-9]{1,5}))?")
-_REPO_RE = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*")
-_SHA256_DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
+_PORT_RE = re.compile(r".*:([0-9]+)")
 _MODE_RE = re.compile(r"0?[0-7]{3}")
 _JINJA_DELIMITERS = ("{{", "{%", "{#")
 
@@ -533,17 +531,23 @@ def _check_path(value, option, required=True):
 def validate(registry, repository, digest, dest, config_path=DEFAULT_CONFIG_PATH, ca_file=None,
              retries=3, mode="0644"):
     """Raise NodeFetchError unless every value is one ``oci_blob_fetch`` accepts."""
-    match = _HOST_RE.fullmatch(registry) if isinstance(registry, str) else None
-    if not match:
-        raise NodeFetchError("registry must be host[:port] without scheme or path, got %r" % (registry,))
-    port = match.group(1) or match.group(2)
-    if port is not None and not 0 < int(port) < 65536:
+    # The collection's one reference parser decides what a registry, a repository and a digest are.
+    if not all(isinstance(v, str) and v == v.strip() for v in (registry, repository, digest)):
+        raise NodeFetchError("registry, repository and digest must be strings without surrounding blanks")
+    try:
+        if Reference.parse(registry + "/x", option="registry").registry != registry:
+            raise ReferenceError("option registry: %r is not host[:port] (no scheme, no path)" % (registry,))
+        ref = Reference.parse("registry.invalid/" + repository, option="repository")
+        if ref.repository != repository or ref.tag or ref.digest:
+            raise ReferenceError("option repository: %r is not a repository name (no tag, no digest)" % (repository,))
+        validate_digest(digest, "option digest")
+    except ReferenceError as e:
+        raise NodeFetchError(str(e))
+    if not digest.startswith("sha256:"):
+        raise NodeFetchError("option digest: %r is not sha256:<64 lowercase hex characters>" % (digest,))
+    port = _PORT_RE.fullmatch(registry.rsplit("]", 1)[-1])
+    if port is not None and not 0 < int(port.group(1)) < 65536:
         raise NodeFetchError("registry port must be 1-65535, got %r" % (registry,))
-    if not isinstance(repository, str) or not _REPO_RE.fullmatch(repository):
-        raise NodeFetchError("repository %r is not a valid OCI repository name (lowercase path components)"
-                             % (repository,))
-    if not isinstance(digest, str) or not _SHA256_DIGEST_RE.fullmatch(digest):
-        raise NodeFetchError("digest must be sha256:<64 lowercase hex characters>, got %r" % (digest,))
     _check_path(dest, "dest")
     _check_path(config_path, "config_path")
     _check_path(ca_file, "ca_file", required=False)

@@ -2,7 +2,6 @@
 by busybox ash (with busybox's own awk/sed/sha256sum/mktemp), with curl as the only HTTP client."""
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -12,12 +11,9 @@ import pytest
 
 from tests.functional.conftest import AUTH_PASSWORD, AUTH_USER
 from tests.harness.faultproxy import FaultProxy
-from tests.harness.nodefetch import SIGNATURE, Front, Recorder
+from tests.harness.nodefetch import SIGNATURE, Front, Recorder, node_fetch_module
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location("_node_fetch", os.path.join(ROOT, "plugins", "module_utils", "_node_fetch.py"))
-node_fetch = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(node_fetch)
+node_fetch = node_fetch_module()
 
 pytestmark = pytest.mark.skipif(not (shutil.which("dash") and shutil.which("busybox") and shutil.which("curl")),
                                 reason="needs dash, busybox and curl (scripts/setup.sh)")

@@ -1,7 +1,6 @@
 """k0smotron.oci.oras_publish / playbook k0smotron.oci.publish_oras against the real registry and the loopback ORAS
 mirror (upstream's release layout), then the node-side curl fetch (module_utils/_node_fetch.py) of a pushed tarball."""
 import hashlib
-import importlib.util
 import json
 import os
 import re
@@ -13,11 +12,9 @@ import pytest
 
 from tests.functional.conftest import AUTH_PASSWORD, AUTH_USER
 from tests.harness import tools
+from tests.harness.nodefetch import node_fetch_module
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_spec = importlib.util.spec_from_file_location("_node_fetch", os.path.join(ROOT, "plugins", "module_utils", "_node_fetch.py"))
-node_fetch = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(node_fetch)
+node_fetch = node_fetch_module()
 
 ARCHES = ("amd64", "arm64", "armv7")
 WRAPPER = """
@@ -180,11 +177,13 @@ def test_local_files_and_checksums_need_no_network(ansible_playbook, registry, o
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"oras_publish_repository": "oras"}, "oras_publish_repository must be REGISTRY/REPOSITORY"),
+    ({"oras_publish_repository": "oras"}, "option oras_publish_repository"),
+    ({"oras_publish_repository": "127.0.0.1:5000/oras:v1"}, "oras_publish_repository must be REGISTRY/REPOSITORY"),
+    ({"oras_publish_tag": "+bad"}, "option oras_publish_tag"),
     ({"oras_publish_version": "latest"}, "oras_publish_version must be an ORAS release"),
     ({"oras_publish_checksums": {"amd64": "abc"}}, "oras_publish_checksums an arch to 64 hex digits"),
     ({"oras_publish_architectures": ["riscv64"]}, "oras_publish_architectures"),
-], ids=["repository", "version", "checksum", "arch"])
+], ids=["repository", "repository-tag", "tag", "version", "checksum", "arch"])
 def test_preflight(ansible_playbook, registry, overrides, message, tmp_path):
     extra = {"oras_publish_repository": registry.host + "/pre/oras", "oras_publish_base_url": "http://127.0.0.1:9",
              "oras_publish_cache_dir": str(tmp_path / "cache")}

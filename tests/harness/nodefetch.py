@@ -8,10 +8,25 @@ serves the blob it fetches from a real registry.
 import base64
 import http.client
 import http.server
+import os
 import ssl
+import sys
 import threading
 
+from . import tools
 from .servers import ThreadedServer
+
+
+def node_fetch_module():
+    """The collection's ``_node_fetch`` module util, imported from this working tree."""
+    try:
+        from ansible_collections.k0smotron.oci.plugins.module_utils import _node_fetch
+    except ImportError:
+        base = os.path.join(tools.TOOLS, "self")
+        tools.collections_path(base)
+        sys.path.insert(0, base)
+        from ansible_collections.k0smotron.oci.plugins.module_utils import _node_fetch
+    return _node_fetch
 
 
 class _Base(ThreadedServer):
