@@ -20,6 +20,28 @@ fi
 command -v busybox >/dev/null || { log "installing busybox (ash, for the node-side sh tests)"; $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq busybox >/dev/null; }
 # The Debian package starts a service on :5000 where systemd runs; the tests start their own.
 
+# --- The real boot tools (tests/harness/realboot.py): cloud-init 22.4, Ignition 2.14, systemd ----
+# cloud-init from Debian, without recommends. Its units only run when systemd boots the machine; where
+# systemd is not PID 1 (containers, CI) installing it starts nothing, and on a systemd host its
+# generator finds no datasource and keeps it disabled. The boot tests run it in private namespaces.
+if ! command -v cloud-init >/dev/null; then
+  log "installing cloud-init (Debian, --no-install-recommends)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends cloud-init >/dev/null
+fi
+# Ignition is an initramfs tool: unpack Debian's package under .tools/ignition, install nothing.
+IGN="$TOOLS/ignition/usr/lib/dracut/modules.d/30ignition/ignition"
+if [ ! -x "$IGN" ] || [ ! -x "$TOOLS/ignition/usr/bin/ignition-validate" ]; then
+  log "unpacking Debian's ignition under $TOOLS/ignition"
+  tmp=$(mktemp -d) && chmod 755 "$tmp"  # apt's _apt user downloads into it
+  (cd "$tmp" && apt-get download ignition >/dev/null 2>&1 || { $SUDO apt-get update -qq && apt-get download ignition >/dev/null; })
+  rm -rf "$TOOLS/ignition" && mkdir -p "$TOOLS/ignition"
+  dpkg -x "$tmp"/ignition_*.deb "$TOOLS/ignition"
+  rm -rf "$tmp"
+fi
+"$IGN" -version >/dev/null
+[ -x /lib/systemd/systemd ] || log "warning: /lib/systemd/systemd missing: the Ignition boot tests will skip"
+
 # --- ORAS CLI from Debian trixie, unpacked without touching the system's apt sources ---------
 if [ ! -x "$TOOLS/oras/usr/bin/oras" ]; then
   log "fetching oras from Debian trixie"
@@ -70,4 +92,4 @@ for v in "$pipver" 24_2 25_0 25_1; do
   f="$HOME/.ansible/test/cache/get_pip_${v}.py"
   [ -f "$f" ] || echo 'import ensurepip; ensurepip.bootstrap(upgrade=True)' > "$f"
 done
-log "ready: $VENV, $TOOLS/oras/usr/bin/oras, $TOOLS/collections"
+log "ready: $VENV, $TOOLS/oras/usr/bin/oras, $TOOLS/ignition, $TOOLS/collections, cloud-init $(cloud-init --version 2>&1 | awk '{print $NF}')"
