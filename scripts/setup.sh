@@ -21,13 +21,17 @@ command -v busybox >/dev/null || { log "installing busybox (ash, for the node-si
 # The Debian package starts a service on :5000 where systemd runs; the tests start their own.
 
 # --- The real boot tools (tests/harness/realboot.py): cloud-init 22.4, Ignition 2.14, systemd ----
-# cloud-init from Debian, without recommends. Its units only run when systemd boots the machine; where
-# systemd is not PID 1 (containers, CI) installing it starts nothing, and on a systemd host its
-# generator finds no datasource and keeps it disabled. The boot tests run it in private namespaces.
+# cloud-init from Debian, without recommends. Its units only run when systemd boots the machine: where
+# systemd is not PID 1 (containers, CI) installing it starts nothing. On a machine booted by systemd,
+# /etc/cloud/cloud-init.disabled keeps it from running at the next boot (the boot tests remove that
+# file inside their namespaces only).
 if ! command -v cloud-init >/dev/null; then
   log "installing cloud-init (Debian, --no-install-recommends)"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends cloud-init >/dev/null
+  if [ -d /run/systemd/system ] && [ "$(ps -p 1 -o comm= 2>/dev/null)" = systemd ]; then
+    $SUDO touch /etc/cloud/cloud-init.disabled
+  fi
 fi
 # Ignition is an initramfs tool: unpack Debian's package under .tools/ignition, install nothing.
 IGN="$TOOLS/ignition/usr/lib/dracut/modules.d/30ignition/ignition"

@@ -261,6 +261,8 @@ CLOUD_INIT_STAGES = (  # cloud-init's systemd units, in boot order (/lib/systemd
 
 
 def boot_cloud_init():
+    if os.path.exists(node("/etc/cloud/cloud-init.disabled")):  # setup.sh's guard for systemd hosts
+        os.remove(node("/etc/cloud/cloud-init.disabled"))
     seed = node("/var/lib/cloud/seed/nocloud")
     os.makedirs(seed)
     with open(os.path.join(seed, "user-data"), "wb") as dst, open(os.path.join(WORK, "user-data"), "rb") as src:
