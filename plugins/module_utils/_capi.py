@@ -163,12 +163,10 @@ def _walk(value, path=()):
     if isinstance(value, dict):
         for key, item in value.items():
             yield path + (key,), key
-            for found in _walk(item, path + (key,)):
-                yield found
+            yield from _walk(item, path + (key,))
     elif isinstance(value, (list, tuple)):
         for index, item in enumerate(value):
-            for found in _walk(item, path + (index,)):
-                yield found
+            yield from _walk(item, path + (index,))
 
 
 def check_no_null(value, variable):
@@ -530,8 +528,9 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
 
     ``settings``: the role's variables; ``control_plane_download_url`` must be the (resolved) oci:// URL.
     ``dockerconfigjson``: JSON text of the nodes' docker config; with credentials given, the Secret is rendered
-    from it, and left out without it (so that the other objects and any error can be shown outside no_log). ``oras_release_checksums``: {asset name: sha256} of the ORAS release (parsed
-    checksums file), used when ``control_plane_oras_checksums`` is empty."""
+    from it, and left out without it (so that the other objects and any error can be shown outside no_log).
+    ``oras_release_checksums``: {asset name: sha256} of the ORAS release (parsed checksums file), used when
+    ``control_plane_oras_checksums`` is empty."""
     names = check_static(settings)
     download_url = _str(settings, "control_plane_download_url")
     if not download_url:
