@@ -112,3 +112,10 @@ def test_jinja_in_a_value_is_refused():
         fetch_script(registry=GOOD["registry"], repository=GOOD["repository"], digest=DIGEST, dest="/srv/{{ x }}")
     with pytest.raises(NodeFetchError, match="Jinja"):
         check_no_jinja("a=${#b}")
+
+
+def test_jinja_rendering_leaves_the_script_unchanged():
+    """What cloud-init does to write_files contents under '## template: jinja'."""
+    jinja2 = pytest.importorskip("jinja2")
+    text = fetch_script(**GOOD)
+    assert jinja2.Environment(keep_trailing_newline=True).from_string(text).render() == text
