@@ -49,8 +49,9 @@ def test_demo_succeeds_and_prints_the_url(demo):
     m = URL_RE.search(p.stdout)
     assert m, p.stdout[-3000:]
     assert "STAND-IN" in p.stdout  # no K0S_BINARY given: the output says it is not a real k0s
-    assert "node bootstrap simulated: k0s installed, sha256 verified" in p.stdout or \
-        "node bootstrap simulation skipped:" in p.stdout
+    # as root (CI) the demo boots with the real cloud-init, Ignition and systemd; it may only skip elsewhere
+    assert p.stdout.count("node booted with the real tools: k0s installed, sha256 verified") >= 2 or \
+        (os.geteuid() != 0 and "node bootstrap simulation skipped:" in p.stdout), p.stdout[-3000:]
 
 
 def test_demo_leaves_nothing_running_and_prints_no_secret(demo):

@@ -1,39 +1,22 @@
-"""Node bootstrap simulation: run what k0smotron's bootstrap runs on a node, for real, in a private namespace.
+"""Node bootstrap: what k0smotron v2.1.0 would hand to a machine, booted with the REAL tools.
 
 Given a rendered ``K0sControlPlane`` (``v1beta1``/``v1beta2``, ``spec.k0sConfigSpec``), a
 ``K0sWorkerConfigTemplate`` (``spec.template.spec``) or a ``K0sWorkerConfig``/``K0sControllerConfig``
-(``spec``), plus the rendered ``Secret``/``ConfigMap`` objects its ``files[].contentFrom`` name, this
-module does, in the order of k0smotron's bootstrap provider (see docs/boot-simulation.md for the
-source pointers and for what is *not* reproduced):
+(``spec``), plus the rendered ``Secret``/``ConfigMap`` objects its ``files[].contentFrom`` name:
 
-1. resolve ``files`` (``content`` or ``contentFrom.secretRef``/``configMapRef`` from the objects'
-   ``data`` (base64) / ``stringData``) -- the bootstrap controller;
-2. build the command list: pre-commands (``preStartCommands`` v1beta1 / ``preK0sCommands`` v1beta2),
-   then k0smotron's download lines for ``oci://`` URLs (``internal/controller/util/download.go``):
-   ``export HOME=/root``, ``oras blob fetch --output DIR/k0s REF``, ``chmod +x DIR/k0s``;
-3. hand both to a provisioner model (``internal/provisioner/``):
-
-   * **cloud-init**: the user-data (``## template: jinja`` + ``#cloud-config``) is rendered by Jinja
-     the way cloud-init does (``trim_blocks``, ``jinja2.ext.do``, undefined variables printed as
-     ``CI_MISSING_JINJA_VAR/<name>``, syntax errors = the whole user-data ignored), parsed as YAML,
-     ``write_files`` written (missing ``permissions`` -> 0644), and ``runcmd`` turned into one
-     ``#!/bin/sh`` script (cloud-init's ``shellify``) run without ``-e`` from a service environment
-     (``PATH`` and ``LANG`` only, no ``HOME``);
-   * **Ignition**: ``permissions`` parsed as octal with no default (missing = no config at all),
-     files written, then a oneshot unit with one ``ExecStart=/bin/sh -c '<command>'`` per command,
-     parsed the way systemd parses it (line continuation, quote removal, C escapes, ``%``
-     specifiers, ``${NAME}``/``$NAME``/``$$`` against an environment holding only ``PATH`` and
-     ``LANG``); a parse error makes the unit not load (nothing runs); each line is its own process;
-     the first failing line stops the unit.
-
-Everything runs inside ``unshare --mount --pid --fork --propagation private``: a tmpfs becomes the
-node's ``/``; ``/usr``, ``/etc``, ``/var``, ``/opt`` ... are overlays (host as the lower layer, writes
-go to the tmpfs); ``/root``, ``/tmp``, ``/run``, ``/usr/local/bin`` and ``/usr/local/lib`` are empty
-tmpfs (a fresh node: no host oras, no host credentials); the test CA is appended to the node's
-``/etc/ssl/certs/ca-certificates.crt`` (what the Go-based oras reads; ``SSL_CERT_FILE`` is not set,
-nodes don't have it). Commands run ``chroot``-ed there. When the driver exits, the PID namespace takes
-every process with it and the mounts vanish; the host's ``/usr/local/bin`` and ``/root`` are checked
-to be unchanged.
+1. MODEL of k0smotron's controller (no real one can run here; source references in
+   docs/boot-simulation.md): resolve ``files`` (``content`` or ``contentFrom`` from the objects' ``data``
+   / ``stringData``), the commands (pre-commands, then ``internal/controller/util/download.go``'s
+   ``export HOME=/root``, ``oras blob fetch --output DIR/k0s REF``, ``chmod +x DIR/k0s``), and the
+   provisioner output exactly as ``internal/provisioner/`` writes it: cloud-init user-data
+   (``## template: jinja``, ``#cloud-config``, ``write_files`` + ``runcmd``) or the Ignition config
+   (Butane translation, ``k0s-bootstrap.service`` with one ``ExecStart=/bin/sh -c '<command>'`` per
+   command, merged from a data URL; a ``permissions`` that ``strconv.ParseInt`` rejects = no data).
+2. REAL boot (realboot.py, nsdriver.py): cloud-init 22.4 runs its four stages on a NoCloud seed, or
+   ``ignition-validate`` + Ignition 2.14 (``fetch-offline``, ``files``) write the node and systemd 252
+   boots as PID 1 and runs the unit -- in private PID/mount/cgroup/UTS/IPC/network namespaces; the
+   test CA is appended to the node's ``/etc/ssl/certs/ca-certificates.crt`` (what oras reads).
+3. Verdict: ``DIR/k0s`` must have the sha256 of ``downloadURL``'s digest and ``k0s version`` must run.
 
 Usable from pytest (``simulate_boot``) and from the demo (``python -m tests.harness.bootsim``).
 """
@@ -58,7 +41,8 @@ SERVICE_ENV = {"PATH": NODE_PATH, "LANG": NODE_LANG}
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 CLOUD_INIT_HEADER = "## template: jinja\n#cloud-config\n"
 IGNITION_UNIT = "k0s-bootstrap.service"  # internal/provisioner/ignition.go
-VERDICT_OK = "node bootstrap simulated: k0s installed, sha256 verified"
+VERDICT_OK = "node booted with the real tools: k0s installed, sha256 verified"
+REAL_TOOLS = {"cloud-init": "real cloud-init 22.4", "ignition": "real Ignition 2.14 + systemd 252 as PID 1"}
 DEFAULT_INSTALL_DIR = "/usr/local/bin"
 
 BOOTSTRAP_KINDS = ("K0sControlPlane", "K0sWorkerConfigTemplate", "K0sWorkerConfig", "K0sControllerConfig")
@@ -128,7 +112,8 @@ class BootResult(object):
         return "node bootstrap simulation FAILED: %s" % (self.error or "k0s not installed")
 
     def report(self):
-        lines = ["%s %s/%s (%s): %s" % (self.kind, self.api_version, self.name, self.provisioner, self.verdict())]
+        lines = ["%s %s/%s (%s, %s): %s" % (self.kind, self.api_version, self.name, self.provisioner,
+                                            REAL_TOOLS.get(self.provisioner, "?"), self.verdict())]
         for s in self.steps:
             status = "not run" if not s["ran"] else ("ok" if s.get("exit_code") in (0, None) else "exit %s" % s["exit_code"])
             if s.get("seconds") is not None:
