@@ -56,8 +56,8 @@ def test_ignition_config_like_k0smotron():
     source = outer["ignition"]["config"]["merge"][0]["source"]
     assert json.loads(base64.b64decode(source.split(",", 1)[1])) == json.loads(inner)
     doc = json.loads(inner)
-    assert [(f["path"], f["mode"]) for f in doc["storage"]["files"]] == [("/root/.docker/config.json", 0o600),
-                                                                        ("/usr/local/lib/x.sh", 0o755)]
+    modes = [(f["path"], f["mode"]) for f in doc["storage"]["files"]]
+    assert modes == [("/root/.docker/config.json", 0o600), ("/usr/local/lib/x.sh", 0o755)]
     unit = doc["systemd"]["units"][0]
     assert unit["name"] == "k0s-bootstrap.service" and unit["enabled"] is True
     assert "\nExecStart=/bin/sh -c 'sh /usr/local/lib/x.sh'\nRemainAfterExit=true\n" in unit["contents"]
@@ -451,7 +451,7 @@ def test_boots_leave_the_host_alone(render, boot):
     assert _etc_state() == etc_before
     assert socket.gethostname() == hostname
     assert sorted(os.listdir(realboot._own_cgroup(realboot.cgroup2_root()))) == cgroups_before
-    leftovers = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True).stdout
+    leftovers = subprocess.run(["findmnt", "-rn", "-o", "TARGET"], capture_output=True, text=True, check=True).stdout
     assert "realboot-" not in leftovers and "bootsim" not in leftovers
 
 

@@ -33,18 +33,15 @@ import threading
 import time
 
 T0 = time.time()
-WORK = sys.argv[1]
-PLAN = json.load(open(os.path.join(WORK, "plan.json")))
-NS = os.path.join(WORK, "ns")
-ROOT = os.path.join(NS, "root")
-OUT = os.path.join(WORK, "out")
+# Set by main() from the work directory (the module is also imported by realboot.py for pump()).
+WORK = PLAN = NS = ROOT = OUT = None
 RESULT = {"steps": [], "error": None, "timings": {}}
 OVERLAID = ("etc", "usr", "var", "opt", "srv", "home", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 FRESH = {"root": "0700", "tmp": "1777", "run": "0755", "mnt": "0755", "media": "0755"}
 
 
 def sh(*args):
-    p = subprocess.run(list(args), capture_output=True, text=True)
+    p = subprocess.run(list(args), capture_output=True, text=True, check=False)
     if p.returncode != 0:
         raise RuntimeError("%s: %s" % (" ".join(args), p.stderr.strip()))
 
@@ -65,10 +62,11 @@ def save():
 
 # --------------------------------------------------------------------------- loopback relays
 
-def _pump(a, b):
+def pump(a, b):
+    """Copy bytes both ways between two connected sockets until one side closes (then close both)."""
     try:
         while True:
-            r, _, _ = select.select([a, b], [], [], 600)
+            r, dummy, dummy = select.select([a, b], [], [], 600)
             if not r:
                 return
             for s in r:
@@ -92,14 +90,14 @@ def relay(port, unix_path):
 
     def loop():
         while True:
-            conn, _ = srv.accept()
+            conn, dummy = srv.accept()
             up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 up.connect(unix_path)
             except OSError:
                 conn.close()
                 continue
-            threading.Thread(target=_pump, args=(conn, up), daemon=True).start()
+            threading.Thread(target=pump, args=(conn, up), daemon=True).start()
     threading.Thread(target=loop, daemon=True).start()
 
 
@@ -194,7 +192,7 @@ def run(name, argv, env, chroot=True, timeout=None, stdin=None):
             os.chdir("/")
     try:
         p = subprocess.run(argv, env=env, preexec_fn=pre, stdin=stdin or subprocess.DEVNULL, capture_output=True,
-                           timeout=timeout or PLAN["timeout"])
+                           timeout=timeout or PLAN["timeout"], check=False)
         rec.update(exit_code=p.returncode, stdout=p.stdout.decode("utf-8", "replace")[-20000:],
                    stderr=p.stderr.decode("utf-8", "replace")[-20000:])
     except subprocess.TimeoutExpired as e:
@@ -225,7 +223,7 @@ def inspect_k0s():
         res["k0s_mode"] = "%04o" % (os.stat(k0s).st_mode & 0o7777)
         try:
             p = subprocess.run([PLAN["k0s_path"], "version"], env=PLAN["env"], capture_output=True, timeout=30,
-                               preexec_fn=lambda: (os.chroot(ROOT), os.chdir("/")))
+                               preexec_fn=lambda: (os.chroot(ROOT), os.chdir("/")), check=False)
             res["k0s_runs"] = p.returncode == 0
             res["k0s_version_output"] = (p.stdout + p.stderr).decode("utf-8", "replace")[-2000:]
         except (OSError, subprocess.SubprocessError) as e:
@@ -303,8 +301,8 @@ def boot_ignition():
            "IGNITION_CONFIG_FILE": os.path.join(WORK, "config.ign")}
     RESULT["timings"]["setup"] = round(time.time() - T0, 2)
     for stage in ("fetch-offline", "files"):
-        rec = run("ignition: -stage %s" % stage, [PLAN["ignition"], "-platform", "file", "-stage", stage,
-                                                   "-root", ROOT, "-log-to-stdout"], env, chroot=False)
+        argv = [PLAN["ignition"], "-platform", "file", "-stage", stage, "-root", ROOT, "-log-to-stdout"]
+        rec = run("ignition: -stage %s" % stage, argv, env, chroot=False)
         if rec["exit_code"] != 0:
             RESULT.update(inspect_k0s())
             save()
@@ -332,7 +330,14 @@ def boot_ignition():
               {"container": "bootsim", "PATH": PLAN["env"]["PATH"], "LANG": "C.UTF-8"})
 
 
-def main():
+def main(work):
+    global WORK, PLAN, NS, ROOT, OUT
+    WORK = work
+    with open(os.path.join(WORK, "plan.json")) as f:
+        PLAN = json.load(f)
+    NS = os.path.join(WORK, "ns")
+    ROOT = os.path.join(NS, "root")
+    OUT = os.path.join(WORK, "out")
     try:
         build_root()
         if PLAN["forward"]:
@@ -349,4 +354,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1])

@@ -33,6 +33,7 @@ import time
 import uuid
 
 from . import tools
+from .nsdriver import pump
 
 NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 SERVICE_ENV = {"PATH": NODE_PATH, "LANG": "C.UTF-8"}
@@ -114,7 +115,7 @@ class _Relay(object):
     def _loop(self):
         while not self.closed:
             try:
-                conn, _ = self.srv.accept()
+                conn, dummy = self.srv.accept()
             except OSError:
                 return
             try:
@@ -123,30 +124,11 @@ class _Relay(object):
             except OSError:
                 conn.close()
                 continue
-            threading.Thread(target=_pump, args=(conn, up), daemon=True).start()
+            threading.Thread(target=pump, args=(conn, up), daemon=True).start()
 
     def close(self):
         self.closed = True
         self.srv.close()
-
-
-def _pump(a, b):
-    import select
-    try:
-        while True:
-            r, _, _ = select.select([a, b], [], [], 600)
-            if not r:
-                return
-            for s in r:
-                data = s.recv(65536)
-                if not data:
-                    return
-                (b if s is a else a).sendall(data)
-    except OSError:
-        return
-    finally:
-        a.close()
-        b.close()
 
 
 _LOOPBACK = re.compile(r"(?:127\.0\.0\.1|localhost):(\d{2,5})")
@@ -187,8 +169,8 @@ def _remove_cgroup(path):
     """Remove a cgroup tree bottom-up (its processes are gone once the namespace has ended)."""
     if not os.path.isdir(path):
         return True
-    for dirpath, dirnames, dummy in sorted(os.walk(path), key=lambda w: -w[0].count("/")):
-        for i in range(50):
+    for dirpath, dummy, dummy2 in sorted(os.walk(path), key=lambda w: -w[0].count("/")):
+        for dummy3 in range(50):
             try:
                 os.rmdir(dirpath)
                 break
