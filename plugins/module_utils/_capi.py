@@ -316,8 +316,7 @@ def _oras_checksums(settings, version, release_checksums):
 def check_static(settings):
     """Check every input that needs nothing resolved (names, references, node content rules, ORAS settings)."""
     names = _Names(settings)
-    for name in ("control_plane_provisioner",):
-        _choice(settings, name, ("cloud-init", "ignition"))
+    _choice(settings, "control_plane_provisioner", ("cloud-init", "ignition"))
     _choice(settings, "control_plane_ignition_variant", IGNITION_VARIANTS)
     _int(settings, "control_plane_replicas")
     _int(settings, "control_plane_workers_replicas")
@@ -335,7 +334,7 @@ def check_static(settings):
         raise CapiError(str(e))
     sums = _dict(settings, "control_plane_oras_checksums")
     if sums and _bool(settings, "control_plane_oras_install"):
-        _install_oras_file(settings, sums, "/")
+        _install_oras_file(settings, sums, None)  # checks the checksums and the retries as the build will
     commands = _list(settings, "control_plane_pre_commands") + _list(settings, "control_plane_post_commands")
     check_plain_commands(commands, "control_plane_pre_commands / control_plane_post_commands")
     check_files(_list(settings, "control_plane_extra_files"), "control_plane_extra_files")

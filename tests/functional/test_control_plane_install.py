@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from plugins.module_utils._node_scripts import oras_wrapper  # standard library only
 from tests.harness import mirror as mirror_mod
 
 from test_control_plane import ARCH, FAKE_DIGEST, assert_node_rules, render  # noqa: F401 pylint: disable=unused-import
@@ -84,6 +85,9 @@ def test_install_script_installs_oras(installer, tmp_path, oras_mirror, registry
     wrapper = os.path.join(prefix, "bin", "oras")
     real = os.path.join(prefix, "lib", "k0smotron-oci", "oras-%s" % oras_mirror.version, "oras")
     assert os.access(real, os.X_OK) and os.access(wrapper, os.X_OK)
+    # The one wrapper definition, shared with the oras role.
+    with open(wrapper) as f:
+        assert f.read() == oras_wrapper(real, oras_mirror.version, home="/root")
     out = subprocess.run([wrapper, "version"], capture_output=True, text=True, env=_node_env(), check=False)
     assert out.returncode == 0 and "Version:" in out.stdout and oras_mirror.version in out.stdout, out
 
