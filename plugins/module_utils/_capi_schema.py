@@ -101,9 +101,7 @@ def _type_name(value):
 def _check(value, schema, parts, errors):
     """Append "path: message" strings for every violation of ``schema`` by ``value``."""
     where = _path(parts)
-    if value is None:
-        if not schema.get("nullable"):
-            errors.append("%s: null value (omit the field instead)" % where)
+    if value is None:  # reported once, anywhere in the object, by _nulls()
         return
     if schema.get("x-kubernetes-int-or-string"):
         if not _type_ok(value, "integer") and not isinstance(value, str):
@@ -221,6 +219,18 @@ def _check_object(value, schema, parts, errors):
             errors.append('unknown field "%s" (an API server drops it; check the indentation)' % _path(sub_parts))
 
 
+def _nulls(value, parts, errors):
+    """Every null, also inside fields the schema leaves open (the collection never emits a null)."""
+    if value is None:
+        errors.append("%s: null value (omit the field instead)" % _path(parts))
+    elif isinstance(value, dict):
+        for key in sorted(value, key=str):
+            _nulls(value[key], parts + [key], errors)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _nulls(item, parts + [i], errors)
+
+
 def _with_envelope(schema):
     """The CRD schema with strict ObjectMeta and apiVersion/kind/metadata required."""
     out = dict(schema)
@@ -271,6 +281,7 @@ def validate_object(obj):
         return ["%s: apiVersion and kind must be strings" % _label(obj)]
     key = "%s %s" % (api_version, kind)
     errors = []
+    _nulls(obj, [], errors)
     if key in _CORE:
         _check(obj, _CORE[key], [], errors)
         errors.extend(_core_errors(obj, key))
