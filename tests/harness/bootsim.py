@@ -655,6 +655,15 @@ def _common(res, out):
         res.error = out["error"]
 
 
+def _k0s_facts(res, found):
+    """What the node's inspection found (the driver for cloud-init, the reporter unit under systemd)."""
+    res.k0s_sha256 = found.get("k0s_sha256")
+    res.k0s_runs = bool(found.get("k0s_runs"))
+    res.k0s_version_output = found.get("k0s_version_output") or ""
+    res.k0s_mode = found.get("k0s_mode")
+    res.files_written = found.get("files") or []
+
+
 def _cloud_init_result(res, out):
     _common(res, out)
     res.steps.extend(_driver_steps(out))
@@ -668,11 +677,7 @@ def _cloud_init_result(res, out):
         if s["name"].startswith("cloud-init: modules --mode=final") and s["exit_code"]:
             # runcmd's output goes to cloud-init-output.log (and the unit's stdout)
             s["stdout"] = (s.get("stdout") or "") + "\n" + res.cloud_init_output[-6000:]
-    res.k0s_sha256 = out.get("k0s_sha256")
-    res.k0s_runs = bool(out.get("k0s_runs"))
-    res.k0s_version_output = out.get("k0s_version_output") or ""
-    res.k0s_mode = out.get("k0s_mode")
-    res.files_written = out.get("files") or []
+    _k0s_facts(res, out)
 
 
 def _ignition_result(res, out):
@@ -695,11 +700,7 @@ def _ignition_result(res, out):
     else:
         res.steps.extend(_execstart_steps(rep["show"], rep["journal"]))
     res.systemd_verify = rep["verify"]
-    res.k0s_sha256 = rep.get("k0s_sha256")
-    res.k0s_runs = bool(rep.get("k0s_runs"))
-    res.k0s_version_output = rep.get("k0s_version_output") or ""
-    res.k0s_mode = rep.get("k0s_mode")
-    res.files_written = rep.get("files") or []
+    _k0s_facts(res, rep)
 
 
 def _verdict(res, strict):

@@ -25,21 +25,7 @@ from . import tools
 
 KUBERNETES_VERSION = "1.37.0"
 SOURCE = "the CRD schemas shipped in the collection (plugins/module_utils/_capi_schema_data.py)"
-
-
-def _collection():
-    """Import the collection's validator from this working tree (ansible_collections/k0smotron/oci -> ROOT)."""
-    try:
-        from ansible_collections.k0smotron.oci.plugins.module_utils import _capi_schema
-    except ImportError:
-        base = os.path.join(tools.TOOLS, "self")
-        tools.collections_path(base)
-        sys.path.insert(0, base)
-        from ansible_collections.k0smotron.oci.plugins.module_utils import _capi_schema
-    return _capi_schema
-
-
-_capi = _collection()
+_capi = tools.module_util("_capi_schema")
 
 
 def _kubernetes_validate(obj):

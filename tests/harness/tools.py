@@ -43,3 +43,18 @@ def collections_path(build_dir):
     if not os.path.lexists(link):
         os.symlink(ROOT, link)
     return os.pathsep.join([build_dir, os.path.join(TOOLS, "collections")])
+
+
+def module_util(name):
+    """A module util of this working tree (``ansible_collections.k0smotron.oci.plugins.module_utils.<name>``),
+    importable from plain Python: a link ``.tools/self/ansible_collections/k0smotron/oci`` -> the tree."""
+    import importlib
+    import sys
+    qualified = "ansible_collections.k0smotron.oci.plugins.module_utils." + name
+    try:
+        return importlib.import_module(qualified)
+    except ImportError:
+        base = os.path.join(TOOLS, "self")
+        collections_path(base)
+        sys.path.insert(0, base)
+        return importlib.import_module(qualified)
