@@ -70,3 +70,15 @@ def test_blob_fetch_survives_one_fault(proxy, run_module, payload, tmp_path, act
     assert result["changed"] is True
     assert digest(str(dest)) == pushed["layers"][0]["digest"]
     assert sorted(os.listdir(tmp_path)) == ["k0s", "k0s-out"], "no temp files left behind"
+
+
+@pytest.mark.parametrize("method,path", [("PUT", r"/blobs/uploads/"), ("POST", r"/blobs/uploads/$"),
+                                         ("PUT", r"/manifests/")], ids=["put-blob", "post", "put-manifest"])
+def test_retries_n_means_n_plus_1_requests(proxy, run_module, payload, method, path):
+    """Issue 12: retries: 3 sent 16 blob PUTs (a retry loop around a retried request). Now 4, and the message says 4."""
+    rule = proxy.add(method, path, "status", count=100, status=503)
+    result = run_module("artifact_push", dict(reference=proxy.host + "/retry/k0s:count-%s" % method.lower(),
+                                              files=[payload], plain_http=True, retries=3, digest_cache=False),
+                        expect_fail=True)
+    assert rule.hits == 4, rule.hits
+    assert "gave up after 4 attempts" in result["msg"]
