@@ -122,8 +122,9 @@ class BootResult(object):
         for f in self.findings:
             lines.append("  ! %s: %s" % (f["level"], f["message"]))
         if self.userdata:
-            lines.append("  bootstrap data modelled: %d bytes (%s)" % (
-                len(self.userdata.encode()), "cloud-config" if self.provisioner == "cloud-init" else "files + unit"))
+            lines.append("  bootstrap data as k0smotron writes it: %d bytes (%s)" % (
+                len(self.userdata.encode()), "cloud-init user-data" if self.provisioner == "cloud-init"
+                else "Ignition config"))
         if self.k0s_present:
             lines.append("  k0s: %s sha256:%s (%s), runs: %s %s" % (
                 self.k0s_path, self.k0s_sha256, "matches downloadURL" if self.sha256_verified else

@@ -181,6 +181,14 @@ def _remove_cgroup(path):
     return not os.path.exists(path)
 
 
+def _remove_stale_cgroups(parent):
+    """Child cgroups left by a test process that was killed mid-boot (its PID is gone, and so are its boots)."""
+    for name in os.listdir(parent):
+        m = re.match(r"^bootsim-(\d+)-[0-9a-f]{8}$", name)
+        if m and not os.path.exists("/proc/%s" % m.group(1)):
+            _remove_cgroup(os.path.join(parent, name))
+
+
 # --------------------------------------------------------------------------- one boot
 
 def boot(mode, work, plan, forward_texts=(), timeout=180):
@@ -198,6 +206,7 @@ def boot(mode, work, plan, forward_texts=(), timeout=180):
     with open(os.path.join(work, "plan.json"), "w") as f:
         json.dump(plan, f)
     cg_parent = _own_cgroup(cgroup2_root())
+    _remove_stale_cgroups(cg_parent)
     cgroup = os.path.join(cg_parent, "bootsim-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8]))
     os.mkdir(cgroup)
     before = host_snapshot()
