@@ -174,6 +174,9 @@ class FakeRegistry(ThreadedServer):
                 # HTTPS and plain HTTP on the same port: a TLS ClientHello starts with 0x16. So a test can
                 # see what a client sends in clear text to the same host and port after a downgrade.
                 self.tls = False
+                # Headers and body go out in separate writes: without TCP_NODELAY, Nagle and the client's
+                # delayed ACK add 40 ms to many answers.
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if fake.context is not None:
                     try:
                         first = self.request.recv(1, socket.MSG_PEEK)

@@ -7,6 +7,7 @@ __metaclass__ = type
 import hashlib
 import pytest
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.k0smotron.oci.plugins.module_utils._oras import EMPTY_DIGEST
 from ansible_collections.k0smotron.oci.plugins.modules import artifact_push
 
@@ -62,11 +63,13 @@ def test_promised_digest_is_checked_when_the_blob_exists(fake_client, run_main, 
     assert not fake_client.asked("PUT")
 
 
-def test_stream_refused_falls_back_to_monolithic_with_a_warning(fake_client, run_main, files):
+def test_stream_refused_falls_back_to_monolithic_with_a_warning(fake_client, run_main, files, monkeypatch):
+    warned = []
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, msg: warned.append(msg))
     fake_client.stream_refused = True
     result = run_main(artifact_push, dict(reference=REF, files=files[:1], upload_mode="stream", digest_cache=False))
     assert not result.get("failed") and result["layers"][0]["uploaded"] is True
-    assert "fell back to upload_mode=monolithic" in str(result["warnings"])
+    assert "fell back to upload_mode=monolithic" in warned[0]
     assert fake_client.asked("upload")[0][1] == result["layers"][0]["digest"]
 
 
