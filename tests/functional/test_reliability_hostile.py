@@ -6,23 +6,11 @@ import os
 
 import pytest
 
-from tests.harness.certs import make_ca_and_server_cert
-from tests.harness.fakeregistry import FakeRegistry, endless, reply
+from tests.harness.fakeregistry import FakeRegistry, endless, fake, fake_certs, reply  # noqa: F401 (fixtures)
 
 BLOB = b"k0s" * 4096
 BLOB_DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-
-
-@pytest.fixture()
-def fake():
-    with FakeRegistry() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    return make_ca_and_server_cert(str(tmp_path_factory.mktemp("hostile-certs")))
 
 
 def test_item3_endless_blob_body_stops_at_the_blob_size(fake, run_module, tmp_path):
@@ -52,17 +40,17 @@ def test_item2_huge_manifest_is_refused_with_flat_memory(fake, run_module):
     assert result["_maxrss_mib"] < 100, "the module read no more than the cap"
 
 
-def test_item1_upload_location_downgrade_is_refused_and_nothing_goes_out_in_clear(certs, run_module, tmp_path):
+def test_item1_upload_location_downgrade_is_refused_and_nothing_goes_out_in_clear(fake_certs, run_module, tmp_path):
     payload = tmp_path / "k0s"
     payload.write_bytes(BLOB)
-    with FakeRegistry(tls=certs) as fake:
+    with FakeRegistry(tls=fake_certs) as fake:
         fake.on(None, "/v2/", reply(401, {"WWW-Authenticate": 'Basic realm="fake"'}), count=1)
         fake.on("HEAD", "/blobs/", reply(404))
         fake.on("GET", "/manifests/", reply(404, {"Content-Type": "application/json"},
                                              '{"errors":[{"code":"MANIFEST_UNKNOWN"}]}'))
         fake.on("POST", "/blobs/uploads/", reply(202, {"Location": "http://%s/v2/k0s/k0s/blobs/uploads/u1" % fake.host}))
         result = run_module("artifact_push", dict(reference=fake.host + "/k0s/k0s:v1", files=[str(payload)],
-                                                  ca_path=certs["ca"], username="u", password="Secret-pw-123"),
+                                                  ca_path=fake_certs["ca"], username="u", password="Secret-pw-123"),
                             expect_fail=True)
         assert "https to http" in result["msg"] and "Secret-pw-123" not in json.dumps(result)
         assert [s for s in fake.seen if not s.tls] == []

@@ -20,6 +20,9 @@ import threading
 import time
 import http.server
 
+import pytest
+
+from .certs import make_ca_and_server_cert
 from .servers import ThreadedServer
 
 _MAX_LOGGED_BODY = 16 << 20
@@ -49,6 +52,13 @@ def _write_chunk(wfile, data):
     wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
 
+def _start(handler, status, headers, framing):
+    handler.send_response(status)
+    for k, v in list((headers or {}).items()) + list(framing.items()):
+        handler.send_header(k, v)
+    handler.end_headers()
+
+
 def reply(status=200, headers=None, body=b"", length=None, chunked=False):
     """An answer. ``length``: a Content-Length value to send instead of the real one (``False``: none, and the
     connection closes after the body); ``chunked``: Transfer-Encoding chunked."""
@@ -56,17 +66,10 @@ def reply(status=200, headers=None, body=b"", length=None, chunked=False):
         body = body.encode("utf-8")
 
     def answer(handler, seen):
-        handler.send_response(status)
-        for k, v in (headers or {}).items():
-            handler.send_header(k, v)
-        if chunked:
-            handler.send_header("Transfer-Encoding", "chunked")
-        elif length is False:
-            handler.send_header("Connection", "close")
-            handler.close_connection = True
-        else:
-            handler.send_header("Content-Length", str(len(body) if length is None else length))
-        handler.end_headers()
+        framing = {"Transfer-Encoding": "chunked"} if chunked else {"Connection": "close"} if length is False else {
+            "Content-Length": str(len(body) if length is None else length)}
+        _start(handler, status, headers, framing)
+        handler.close_connection = handler.close_connection or length is False
         if seen.method == "HEAD":
             return
         if chunked:
@@ -88,12 +91,7 @@ def json_error(status, code, message="", headers=None):
 def endless(status=200, headers=None, chunk=b"\0" * 65536, chunked=True):
     """A body that never ends (until the client goes away): chunked, or with no length at all."""
     def answer(handler, seen):
-        handler.send_response(status)
-        for k, v in (headers or {}).items():
-            handler.send_header(k, v)
-        if chunked:
-            handler.send_header("Transfer-Encoding", "chunked")
-        handler.end_headers()
+        _start(handler, status, headers, {"Transfer-Encoding": "chunked"} if chunked else {})
         handler.close_connection = True
         try:
             while not handler.server.stopping:
@@ -109,11 +107,7 @@ def endless(status=200, headers=None, chunk=b"\0" * 65536, chunked=True):
 def stall(seconds=30, status=200, headers=None, length=100):
     """Send the headers (promising ``length`` bytes), then nothing for ``seconds``."""
     def answer(handler, seen):
-        handler.send_response(status)
-        for k, v in (headers or {}).items():
-            handler.send_header(k, v)
-        handler.send_header("Content-Length", str(length))
-        handler.end_headers()
+        _start(handler, status, headers, {"Content-Length": str(length)})
         handler.wfile.flush()
         deadline = time.time() + seconds
         while time.time() < deadline and not handler.server.stopping:
@@ -243,3 +237,16 @@ class FakeRegistry(ThreadedServer):
     def stop(self):
         self.httpd.stopping = True
         ThreadedServer.stop(self)
+
+
+@pytest.fixture()
+def fake():
+    """A plain-HTTP FakeRegistry for one test (import this fixture into a test module to use it)."""
+    with FakeRegistry() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def fake_certs(tmp_path_factory):
+    """A CA and a 127.0.0.1 server certificate for ``FakeRegistry(tls=fake_certs)``."""
+    return make_ca_and_server_cert(str(tmp_path_factory.mktemp("fake-registry-certs")))

@@ -13,9 +13,8 @@ import pytest
 
 from ansible_collections.k0smotron.oci.plugins.module_utils import _registry as r
 from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import Credentials
-from ansible_collections.k0smotron.oci.tests.harness.certs import make_ca_and_server_cert
-from ansible_collections.k0smotron.oci.tests.harness.fakeregistry import (
-    FakeRegistry, drop, endless, json_error, redirect, reply, stall)
+from ansible_collections.k0smotron.oci.tests.harness.fakeregistry import (  # noqa: F401 (fixtures fake, fake_certs)
+    FakeRegistry, drop, endless, fake, fake_certs, json_error, redirect, reply, stall)
 
 BLOB = b"k0s binary bytes" * 1000
 BLOB_DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
@@ -24,19 +23,8 @@ REPO = "k0s/k0s"
 
 
 @pytest.fixture()
-def fake():
-    with FakeRegistry() as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
-def certs(tmp_path_factory):
-    return make_ca_and_server_cert(str(tmp_path_factory.mktemp("certs")))
-
-
-@pytest.fixture()
-def tls_fake(certs):
-    with FakeRegistry(tls=certs) as srv:
+def tls_fake(fake_certs):
+    with FakeRegistry(tls=fake_certs) as srv:
         yield srv
 
 
@@ -46,10 +34,10 @@ def client(srv, **kw):
     return r.RegistryClient(srv.host, REPO, plain_http=True, **kw)
 
 
-def tls_client(srv, certs, **kw):
+def tls_client(srv, fake_certs, **kw):
     kw.setdefault("sleep", lambda s: None)
     kw.setdefault("timeout", 5)
-    return r.RegistryClient(srv.host, REPO, ca_path=certs["ca"], **kw)
+    return r.RegistryClient(srv.host, REPO, ca_path=fake_certs["ca"], **kw)
 
 
 # ---------------------------------------------------------------- behaviour kept from before
@@ -188,22 +176,22 @@ def basic_challenge():
     return reply(401, {"WWW-Authenticate": 'Basic realm="x"'})
 
 
-def test_item1_upload_location_downgraded_to_http_on_same_host_is_refused(tls_fake, certs):
+def test_item1_upload_location_downgraded_to_http_on_same_host_is_refused(tls_fake, fake_certs):
     location = "http://%s/v2/k0s/k0s/blobs/uploads/abc" % tls_fake.host
     tls_fake.on("POST", "/blobs/uploads/", basic_challenge(), count=1)
     tls_fake.on("POST", "/blobs/uploads/", reply(202, {"Location": location}))
     tls_fake.on("PUT", "/blobs/uploads/", reply(201))
-    c = tls_client(tls_fake, certs, credentials=Credentials("u", "secret-pw"), push=True)
+    c = tls_client(tls_fake, fake_certs, credentials=Credentials("u", "secret-pw"), push=True)
     with pytest.raises(r.RegistryError, match="https to http"):
         c.upload_blob(BLOB_DIGEST, r.BytesBody(BLOB))
     assert [s for s in tls_fake.seen if not s.tls] == [], "nothing may go out in clear text"
 
 
-def test_item1_blob_redirect_downgraded_to_http_is_refused(tls_fake, certs):
+def test_item1_blob_redirect_downgraded_to_http_is_refused(tls_fake, fake_certs):
     tls_fake.on("GET", "/blobs/", basic_challenge(), count=1)
     tls_fake.on("GET", "/blobs/", redirect("http://%s/store/blob" % tls_fake.host))
     tls_fake.on("GET", "/store/", reply(200, body=BLOB))
-    c = tls_client(tls_fake, certs, credentials=Credentials("u", "secret-pw"))
+    c = tls_client(tls_fake, fake_certs, credentials=Credentials("u", "secret-pw"))
     with pytest.raises(r.RegistryError, match="https to http"):
         c.download_blob(BLOB_DIGEST, io.BytesIO(), expected_size=len(BLOB))
     assert [s for s in tls_fake.seen if not s.tls] == []
