@@ -60,10 +60,14 @@ options:
     description:
       - How many times to retry a request after a connection error, HTTP 429 or a 5xx answer,
         with exponential backoff (or the registry's C(Retry-After)). Bodies are re-sent from the start.
+      - Any request (C(HEAD), C(GET), C(POST), C(PATCH), C(PUT), token requests) is attempted at most
+        O(retries) + 1 times; an upload that fails starts over with a new upload session.
       - If not set, the value of the E(K0SMOTRON_OCI_RETRIES) environment variable is used.
     type: int
     default: 3
 notes:
   - Redirects on blob downloads (object stores, CDNs) are followed without forwarding the
-    C(Authorization) header to another host.
+    C(Authorization) header to another origin (scheme, host and port). A redirect or upload location
+    from C(https) to C(http) is refused unless O(plain_http=true).
+  - Answers are read up to a limit - manifests 4 MiB (as C(oras)), token answers 1 MiB, error bodies 64 KiB.
 """
