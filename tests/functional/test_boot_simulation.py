@@ -417,6 +417,17 @@ def test_seed_page_commands(render, boot, k0s_artifact, oras_mirror, provisioner
     assert_failed_without_k0s(res, "gzip: stdin: not in gzip format")
 
 
+@needs_ns
+def test_unbalanced_quote_keeps_the_unit_from_loading(render, boot):
+    """A single quote in a command ends k0smotron's '...' quoting: real systemd refuses the whole unit."""
+    objs = render("v1beta2-ignition")
+    _spec(_find(objs, "K0sControlPlane"))["preK0sCommands"].append("echo it's")
+    res = boot(objs, "ignition", strict=False)
+    assert_failed_without_k0s(res, "Unbalanced quoting", "bad unit file setting")
+    assert res.failed_step["name"] == "systemd: load k0s-bootstrap.service"
+    assert not [s for s in res.steps if s["name"].startswith("ExecStart[")]  # nothing in it ran
+
+
 def _sysctls():
     out = subprocess.run(["sysctl", "-a"], capture_output=True, text=True, check=False).stdout
     return dict(line.split(" = ", 1) for line in out.splitlines() if " = " in line)
