@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The k0smotron.oci demo: the whole "OCI Registry Integration for k0smotron" flow, on this machine.
 
 Run it through ``bash scripts/demo.sh`` (which installs the tools first). Steps:
@@ -20,7 +19,6 @@ Everything listens on 127.0.0.1 and is stopped at the end (also on Ctrl-C / SIGT
 password is random per run and never printed.
 """
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -332,8 +330,8 @@ class Demo(object):
             raise DemoError("no bootstrap object (K0sControlPlane) in %s" % self.manifests)
         lines = []
         for r in results:
-            lines.append("%s/%s (%s, %s): %s in %.1f s" % (r.kind, r.name, r.provisioner, bootsim.REAL_TOOLS[r.provisioner],
-                                                         r.verdict(), r.boot_seconds or 0))
+            lines.append("%s/%s (%s, %s): %s in %.1f s"
+                         % (r.kind, r.name, r.provisioner, bootsim.REAL_TOOLS[r.provisioner], r.verdict(), r.boot_seconds or 0))
             self.say("    " + lines[-1])
             if not r.ok:
                 raise DemoError("boot simulation failed:\n%s" % r.report())
@@ -345,7 +343,7 @@ class Demo(object):
         env = dict(self.env, HOME=os.path.join(self.work, "home"),
                    DOCKER_CONFIG=os.path.join(self.work, "home", ".docker"))
         p = subprocess.run([self.oras, "blob", "fetch", "--ca-file", self.ca, "--username", USER, "--password-stdin",
-                            "--output", dest, ref], input=self.password, capture_output=True, text=True, env=env)
+                            "--output", dest, ref], input=self.password, capture_output=True, text=True, env=env, check=False)
         if p.returncode != 0:
             raise DemoError("oras blob fetch failed: %s" % (p.stderr or p.stdout).replace(self.password, "********"))
         with open(dest, "rb") as a, open(self.k0s_path, "rb") as b:
@@ -412,7 +410,7 @@ class Demo(object):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     ap.add_argument("--output", default=os.path.join(os.getcwd(), "demo-output"),
                     help="output directory (default ./demo-output; its work/, manifests/, node/ and logs/ are replaced)")
     args = ap.parse_args(argv)

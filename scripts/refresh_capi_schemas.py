@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Regenerate plugins/module_utils/_capi_schema_data.py from upstream CRD YAML files.
 
     python3 scripts/refresh_capi_schemas.py CRD_DIR [CRD_DIR ...]
