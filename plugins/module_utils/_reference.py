@@ -131,7 +131,7 @@ class Reference:
                                  "e.g. registry.example.com/%s" % (option, original, text))
         registry, rest = text.split("/", 1)
         if not (_HOST_RE.fullmatch(registry) and ("." in registry or ":" in registry or registry == "localhost"
-                                              or registry.startswith("["))):
+                                                  or registry.startswith("["))):
             raise ReferenceError("option %s: %r does not start with a registry host (a name with a dot or a "
                                  "port, or localhost), e.g. registry.example.com/%s" % (option, original, text))
         digest = None

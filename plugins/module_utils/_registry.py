@@ -28,20 +28,12 @@ import time
 from ansible.module_utils.six.moves.urllib.parse import quote
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import Credentials
-from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import (  # noqa: F401 (re-exported)
-    DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST,
-    INDEX_TYPES,
-    MANIFEST_ACCEPT,
-    OCI_INDEX,
-    OCI_MANIFEST,
-)
+from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import MANIFEST_ACCEPT, OCI_MANIFEST
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import is_digest, is_tag
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry_auth import Authenticator, parse_challenge  # noqa: F401
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import (  # noqa: F401 (re-exported)
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_auth import Authenticator
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import (
     LocalWriteError,
     RegistryAuthError,
-    RegistryConnectionError,
     RegistryDigestError,
     RegistryError,
     RegistryLimitError,
@@ -51,27 +43,21 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors imp
     error_codes,
     error_detail,
 )
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http import (  # noqa: F401 (re-exported)
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http import (
     CHUNK,
     MAX_REDIRECTS,
     MAX_SMALL_BODY,
     REDIRECTS,
     BytesBody,
-    FileBody,
     HashingFileBody,
     Response,
     RetryPolicy,
     Transport,
     content_length,
     describe_status,
-    origin,
     retry_after_seconds,
 )
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import (  # noqa: F401 (re-exported)
-    REGISTRY_ARG_SPEC,
-    credentials_from_params,
-    params_from_options,
-)
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import credentials_from_params
 
 MAX_MANIFEST = 4 << 20  # what oras accepts too
 DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))

@@ -19,12 +19,8 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._oras import (
     platform_matches,
 )
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference, ReferenceError
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry import (
-    INDEX_TYPES,
-    RegistryError,
-    check_digest,
-    client_from_params,
-)
+from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import INDEX_TYPES
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry import RegistryError, check_digest, client_from_params
 
 
 def descriptors(doc, key, where):

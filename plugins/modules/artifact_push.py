@@ -221,14 +221,13 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._oras import (
     digest_of,
 )
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference, validate_digest
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry import (
-    OCI_MANIFEST,
-    BytesBody,
-    FileBody,
+from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import OCI_MANIFEST
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry import client_from_params
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import (
     RegistryNotFoundError,
     RegistryStreamRefused,
-    client_from_params,
 )
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http import BytesBody, FileBody
 
 # What the tag holds now: {(layer title, size)}, the manifest bytes and digest, its created annotation.
 Previous = namedtuple("Previous", "layers data digest created")

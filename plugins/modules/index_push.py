@@ -88,7 +88,8 @@ index:
 from ansible_collections.k0smotron.oci.plugins.module_utils._common import ModuleInputError, registry_module, run
 from ansible_collections.k0smotron.oci.plugins.module_utils._oras import build_index, descriptor, digest_of, parse_platform
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference, validate_digest
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry import OCI_INDEX, RegistryNotFoundError, client_from_params
+from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import OCI_INDEX
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry import RegistryNotFoundError, client_from_params
 
 
 def push_index(module):

@@ -4,13 +4,13 @@ import hashlib
 import json
 import os
 
-import pytest
-
-from tests.harness.fakeregistry import FakeRegistry, endless, fake, fake_certs, reply  # noqa: F401 (fixtures)
+from tests.harness import fakeregistry
+from tests.harness.fakeregistry import FakeRegistry, endless, json_error, reply
 
 BLOB = b"k0s" * 4096
 BLOB_DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+fake, fake_certs = fakeregistry.fake, fakeregistry.fake_certs  # the harness' fixtures
 
 
 def test_item3_endless_blob_body_stops_at_the_blob_size(fake, run_module, tmp_path):
@@ -46,8 +46,7 @@ def test_item1_upload_location_downgrade_is_refused_and_nothing_goes_out_in_clea
     with FakeRegistry(tls=fake_certs) as fake:
         fake.on(None, "/v2/", reply(401, {"WWW-Authenticate": 'Basic realm="fake"'}), count=1)
         fake.on("HEAD", "/blobs/", reply(404))
-        fake.on("GET", "/manifests/", reply(404, {"Content-Type": "application/json"},
-                                             '{"errors":[{"code":"MANIFEST_UNKNOWN"}]}'))
+        fake.on("GET", "/manifests/", json_error(404, "MANIFEST_UNKNOWN"))
         fake.on("POST", "/blobs/uploads/", reply(202, {"Location": "http://%s/v2/k0s/k0s/blobs/uploads/u1" % fake.host}))
         result = run_module("artifact_push", dict(reference=fake.host + "/k0s/k0s:v1", files=[str(payload)],
                                                   ca_path=fake_certs["ca"], username="u", password="Secret-pw-123"),

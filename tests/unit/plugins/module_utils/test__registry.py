@@ -13,13 +13,19 @@ import pytest
 
 from ansible_collections.k0smotron.oci.plugins.module_utils import _registry as r
 from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import Credentials
-from ansible_collections.k0smotron.oci.tests.harness.fakeregistry import (  # noqa: F401 (fixtures fake, fake_certs)
-    FakeRegistry, drop, endless, fake, fake_certs, json_error, redirect, reply, stall)
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_auth import parse_challenge
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import RegistryConnectionError
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http import BytesBody, origin
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import params_from_options
+from ansible_collections.k0smotron.oci.tests.harness import fakeregistry
+from ansible_collections.k0smotron.oci.tests.harness.fakeregistry import (
+    FakeRegistry, drop, endless, json_error, redirect, reply, stall)
 
 BLOB = b"k0s binary bytes" * 1000
 BLOB_DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
 SHA512_DIGEST = "sha512:" + hashlib.sha512(BLOB).hexdigest()
 REPO = "k0s/k0s"
+fake, fake_certs = fakeregistry.fake, fakeregistry.fake_certs  # the harness' fixtures
 
 
 @pytest.fixture()
@@ -52,7 +58,7 @@ def test_retries_after_500_and_connection_drop(fake):
 
 def test_retries_are_bounded_and_message_is_clear(fake):
     fake.on("HEAD", "/blobs/", json_error(503, "UNAVAILABLE", "busy"))
-    with pytest.raises(r.RegistryConnectionError) as e:
+    with pytest.raises(RegistryConnectionError) as e:
         client(fake, retries=2).blob_size(BLOB_DIGEST)
     assert "503" in str(e.value) and "gave up after 3 attempts" in str(e.value) and REPO in str(e.value)
     assert fake.count("HEAD") == 3
@@ -140,7 +146,7 @@ def test_refused_connection():
     with FakeRegistry() as srv:
         port = srv.port
     c = r.RegistryClient("127.0.0.1:%d" % port, "k0s", plain_http=True, retries=1, sleep=lambda s: None)
-    with pytest.raises(r.RegistryConnectionError, match="connection refused"):
+    with pytest.raises(RegistryConnectionError, match="connection refused"):
         c.blob_size(BLOB_DIGEST)
 
 
@@ -151,7 +157,7 @@ def test_refused_connection():
     (None, (None, {})),
 ])
 def test_parse_challenge(header, expected):
-    assert r.parse_challenge(header) == expected
+    assert parse_challenge(header) == expected
 
 
 @pytest.mark.parametrize("params,needle", [
@@ -166,7 +172,7 @@ def test_credentials_from_params_errors(params, needle):
 def test_params_from_options_env_fallback(monkeypatch):
     monkeypatch.setenv("K0SMOTRON_OCI_PLAIN_HTTP", "yes")
     monkeypatch.setenv("K0SMOTRON_OCI_RETRIES", "5")
-    params = r.params_from_options({"timeout": "2.5"})
+    params = params_from_options({"timeout": "2.5"})
     assert params["plain_http"] is True and params["retries"] == 5 and params["timeout"] == 2.5
     assert params["validate_certs"] is True
 
@@ -183,7 +189,7 @@ def test_item1_upload_location_downgraded_to_http_on_same_host_is_refused(tls_fa
     tls_fake.on("PUT", "/blobs/uploads/", reply(201))
     c = tls_client(tls_fake, fake_certs, credentials=Credentials("u", "secret-pw"), push=True)
     with pytest.raises(r.RegistryError, match="https to http"):
-        c.upload_blob(BLOB_DIGEST, r.BytesBody(BLOB))
+        c.upload_blob(BLOB_DIGEST, BytesBody(BLOB))
     assert [s for s in tls_fake.seen if not s.tls] == [], "nothing may go out in clear text"
 
 
@@ -214,7 +220,7 @@ def test_item1_same_host_other_port_gets_no_credentials(fake):
     ("https://reg.example.com:5000/", "https://reg.example.com/", False),
 ])
 def test_item1_origin_compares_scheme_host_and_effective_port(a, b, same):
-    assert (r.origin(a) == r.origin(b)) is same
+    assert (origin(a) == origin(b)) is same
 
 
 # ---------------------------------------------------------------- item 2: caps
@@ -292,7 +298,7 @@ def test_item5_numeric_token(fake):
 
 def test_item5_short_manifest_body_is_retried_then_named(fake):
     fake.on("GET", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}, b"{}", length=100))
-    with pytest.raises(r.RegistryConnectionError) as e:
+    with pytest.raises(RegistryConnectionError) as e:
         client(fake, retries=1).get_manifest("v1")
     assert fake.count("GET") == 2 and "127.0.0.1" in str(e.value) and "gave up after 2 attempts" in str(e.value)
 
@@ -305,7 +311,7 @@ def test_item5_bad_content_length_on_head(fake):
 
 def test_item5_stalled_manifest_read_is_retried_and_named(fake):
     fake.on("GET", "/manifests/", stall(5, headers={"Content-Type": r.OCI_MANIFEST}))
-    with pytest.raises(r.RegistryConnectionError) as e:
+    with pytest.raises(RegistryConnectionError) as e:
         client(fake, retries=1, timeout=0.2).get_manifest("v1")
     assert fake.count("GET") == 2
     assert REPO in str(e.value) and "gave up after 2 attempts" in str(e.value)
@@ -369,8 +375,8 @@ def always_503():
     return json_error(503, "UNAVAILABLE", "busy")
 
 
-def run_upload(c):
-    c.upload_blob(BLOB_DIGEST, r.BytesBody(BLOB))
+def run_upload(c, _tmp_path):
+    c.upload_blob(BLOB_DIGEST, BytesBody(BLOB))
 
 
 def run_stream(c, tmp_path):
@@ -384,10 +390,10 @@ CASES = {
     "GET": (("GET", "/manifests/"), lambda c, t: c.get_manifest("v1")),
     "GET-blob": (("GET", "/blobs/"), lambda c, t: c.download_blob(BLOB_DIGEST, io.BytesIO())),
     "PUT-manifest": (("PUT", "/manifests/"), lambda c, t: c.put_manifest("v1", b"{}", r.OCI_MANIFEST)),
-    "POST": (("POST", "/uploads/"), lambda c, t: run_upload(c)),
-    "PUT-blob": (("PUT", "/uploads/"), lambda c, t: run_upload(c)),
-    "PATCH": (("PATCH", "/uploads/"), lambda c, t: run_stream(c, t)),
-    "PUT-stream": (("PUT", "/uploads/"), lambda c, t: run_stream(c, t)),
+    "POST": (("POST", "/uploads/"), run_upload),
+    "PUT-blob": (("PUT", "/uploads/"), run_upload),
+    "PATCH": (("PATCH", "/uploads/"), run_stream),
+    "PUT-stream": (("PUT", "/uploads/"), run_stream),
 }
 
 
@@ -398,7 +404,7 @@ def test_retries_n_means_at_most_n_plus_1_attempts_of_any_request(fake, tmp_path
     fake.on(method, path, always_503())
     fake.on("POST", "/uploads/", reply(202, {"Location": "/v2/k0s/k0s/blobs/uploads/abc"}))
     fake.on("PATCH", "/uploads/", reply(202, {"Location": "/v2/k0s/k0s/blobs/uploads/abc"}))
-    with pytest.raises(r.RegistryConnectionError) as e:
+    with pytest.raises(RegistryConnectionError) as e:
         action(client(fake, retries=retries), tmp_path)
     assert fake.count(method, path) == retries + 1
     for other in ("HEAD", "GET", "PUT", "POST", "PATCH"):
@@ -410,7 +416,7 @@ def test_retries_n_means_at_most_n_plus_1_attempts_of_any_request(fake, tmp_path
 def test_retries_n_bounds_token_fetches(fake, retries):
     fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)))
     fake.on("GET", "/token", always_503())
-    with pytest.raises(r.RegistryConnectionError) as e:
+    with pytest.raises(RegistryConnectionError) as e:
         client(fake, retries=retries, credentials=Credentials("u", "p")).blob_size(BLOB_DIGEST)
     assert fake.count("GET", "/token") == retries + 1
     assert fake.count("HEAD") == retries + 1

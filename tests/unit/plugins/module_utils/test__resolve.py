@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry import OCI_INDEX, OCI_MANIFEST, RegistryError
+from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import OCI_INDEX, OCI_MANIFEST
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry import RegistryError
 from ansible_collections.k0smotron.oci.plugins.module_utils._resolve import resolve
 from ansible_collections.k0smotron.oci.tests.harness.fakeregistry import FakeRegistry, reply
 
