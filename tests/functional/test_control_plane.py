@@ -437,3 +437,69 @@ def test_registry_config_path(render, tmp_path):
                                out=str(tmp_path / "out2"))
     assert proc.returncode != 0 and objs == {}
     assert "holds no inline credentials" in proc.stdout and "cannot run on a node" in proc.stdout
+
+
+# --------------------------------------------------------------------------- day 2: upgrades (issue 15)
+
+def test_inplace_with_oci_refused(render, tmp_path):
+    xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+          "control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_update_strategy": "InPlace"}
+    proc, dummy, objs = render(xv, expect_ok=False, out=str(tmp_path / "out"))
+    assert proc.returncode != 0 and objs == {}
+    assert "autopilot" in proc.stdout and "RecreateDeleteFirst" in proc.stdout
+    proc, dummy, objs = render(dict(xv, control_plane_allow_inplace_oci=True), out=str(tmp_path / "out2"))
+    assert objs["K0sControlPlane/aws-test"]["spec"]["updateStrategy"] == "InPlace"
+
+
+@pytest.fixture(scope="module")
+def published_k0s(ansible_playbook, auth_registry, tmp_path_factory):
+    """A stand-in k0s published with k0smotron.oci.k0s_publish under a tag that is no version ("candidate"):
+    only the manifest annotation tells its k0s version."""
+    d = tmp_path_factory.mktemp("day2-k0s")
+    k0s = mirror_mod.stand_in_k0s(str(d / "k0s"), "v1.34.1+k0s.0", pad_bytes=7)
+    repo = "%s/day2/k0s" % auth_registry.host
+    proc = ansible_playbook("k0smotron.oci.publish", extra_vars={
+        "k0s_publish_repository": repo, "k0s_publish_tag": "candidate", "k0s_publish_version": "v1.34.1+k0s.0",
+        "k0s_publish_files": {"amd64": str(k0s)}, "k0s_publish_checksums": {"amd64": mirror_mod.sha256_file(str(k0s))},
+        "k0s_publish_registry_username": AUTH_USER, "k0s_publish_registry_password": AUTH_PASSWORD,
+        "k0s_publish_registry_ca_path": auth_registry.ca["ca"], "k0s_publish_cache_dir": str(d / "cache")})
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    return {"reference": repo + ":candidate", "ca": auth_registry.ca["ca"]}
+
+
+def day2_vars(artifact, **kw):
+    v = {"control_plane_artifact_reference": artifact["reference"], "control_plane_registry_username": AUTH_USER,
+         "control_plane_registry_password": AUTH_PASSWORD, "control_plane_registry_ca_path": artifact["ca"],
+         "control_plane_oras_checksums": {"amd64": "0" * 64}}
+    v.update(kw)
+    return v
+
+
+def test_published_version_annotation_checked(render, published_k0s, tmp_path):
+    """k0s_publish writes org.opencontainers.image.version; control_plane compares it with control_plane_k0s_version."""
+    proc, dummy, objs = render(day2_vars(published_k0s), out=str(tmp_path / "ok"))
+    assert "WARNING: " not in proc.stdout
+    assert objs["K0sControlPlane/aws-test"]["spec"]["version"] == "v1.34.1+k0s.0"
+    proc, dummy, objs = render(day2_vars(published_k0s, control_plane_k0s_version="v1.35.0+k0s.0"), expect_ok=False,
+                               out=str(tmp_path / "bump"))
+    assert proc.returncode != 0 and objs == {}
+    assert "holds k0s v1.34.1+k0s.0 (its manifest annotation org.opencontainers.image.version)" in proc.stdout
+    assert "control_plane_k0s_version is v1.35.0+k0s.0" in proc.stdout
+    assert AUTH_PASSWORD not in proc.stdout
+
+
+def test_tag_checked_without_annotation(render, k0s_artifact, run_module, tmp_path):
+    """The k0s_artifact fixture has no annotation: its tag v1.34.1-k0s.0 is compared; a tag such as 'latest' only
+    warns."""
+    proc, dummy, dummy = render(seed_vars(k0s_artifact, "v1beta1", control_plane_k0s_version="v1.34.2+k0s.0",
+                                          control_plane_oras_checksums={"amd64": "0" * 64}),
+                                expect_ok=False, out=str(tmp_path / "tag"))
+    assert proc.returncode != 0 and "holds k0s v1.34.1-k0s.0 (its tag)" in proc.stdout
+    latest = k0s_artifact["reference"].rsplit(":", 1)[0] + ":latest"
+    k0s = mirror_mod.stand_in_k0s(str(tmp_path / "k0s"))
+    run_module("artifact_push", {"reference": latest, "files": [k0s], "username": AUTH_USER,
+                                 "password": AUTH_PASSWORD, "ca_path": k0s_artifact["ca"]}, expect_fail=False)
+    proc, dummy, objs = render(seed_vars(k0s_artifact, "v1beta1", control_plane_artifact_reference=latest,
+                                         control_plane_oras_checksums={"amd64": "0" * 64}), out=str(tmp_path / "latest"))
+    assert "WARNING: %s carries no k0s version" % latest in proc.stdout
+    assert objs["K0sControlPlane/aws-test"]
