@@ -46,6 +46,13 @@ options:
         object (all that deletion needs); no download URL, credentials or checksums needed.
     type: bool
     default: false
+  registry_secrets:
+    description:
+      - Return only C({apiVersion, kind, metadata.namespace, label_selectors}) that finds every registry credentials
+        C(Secret) the role rendered for the cluster, whatever its name (a content hash is part of it, see the role's
+        C(control_plane_registry_secret_hash_suffix)). For C(kubernetes.core.k8s_info) and deletion by labels.
+    type: bool
+    default: false
 author:
   - k0smotron.oci maintainers (@k0sproject)
 """
@@ -65,7 +72,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The objects in apply order (Kubernetes objects as dicts).
+  description: The objects in apply order (Kubernetes objects as dicts); with O(registry_secrets) one dict.
   type: list
   elements: dict
 """
@@ -77,16 +84,20 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._capi import (
     build_objects,
     check_static,
     object_names,
+    registry_secret_selector,
 )
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._k8s_yaml import plain
 
 
-def control_plane_objects(settings, dockerconfigjson=None, oras_release_checksums=None, names_only=False):
+def control_plane_objects(settings, dockerconfigjson=None, oras_release_checksums=None, names_only=False,
+                          registry_secrets=False):
     if not isinstance(settings, dict):
         raise AnsibleFilterError("k0smotron.oci.control_plane_objects: the input must be a dict of the role's "
                                  "control_plane_* variables, got a %s" % type(settings).__name__)
     try:
         settings = plain(settings)
+        if registry_secrets:
+            return registry_secret_selector(settings)
         if names_only:
             check_static(settings)
             return object_names(settings)

@@ -19,6 +19,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import hashlib
+import json
 import re
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import (
@@ -282,10 +284,32 @@ def artifact_version_check(k0s_version, annotations=None, tag=None, reference=""
 
 # --------------------------------------------------------------------------- derived names
 
-class _Names:
-    """The names every object uses, validated."""
+# Labels of the registry credentials Secret: state=present lists older Secrets of the cluster by them, state=absent
+# deletes them all by them (a Secret's name changes with its content, see secret_hash).
+MANAGED_BY_LABEL = ("app.kubernetes.io/managed-by", "k0smotron.oci")
+CLUSTER_LABEL = "cluster.x-k8s.io/cluster-name"
+SECRET_HASH_LENGTH = 8
 
-    def __init__(self, settings):
+
+def secret_hash(dockerconfigjson):
+    """First 8 hex digits of the sha256 over the docker config text: the registry Secret's name suffix."""
+    return hashlib.sha256(dockerconfigjson.encode("utf-8")).hexdigest()[:SECRET_HASH_LENGTH]
+
+
+def registry_secret_selector(settings):
+    """{apiVersion, kind, metadata.namespace, label_selectors} that finds every registry credentials Secret the role
+    rendered for this cluster (in any version, hashed name or not)."""
+    names = _Names(settings)
+    obj = _head("v1", "Secret", "", names.namespace)
+    del obj["metadata"]["name"]
+    obj["label_selectors"] = ["%s=%s" % MANAGED_BY_LABEL, "%s=%s" % (CLUSTER_LABEL, names.cluster)]
+    return obj
+
+
+class _Names:
+    """The names every object uses, validated. ``dockerconfigjson``: the Secret's content, for its hashed name."""
+
+    def __init__(self, settings, dockerconfigjson=None):
         self.cluster = check_dns_label(_str(settings, "control_plane_cluster_name"), "control_plane_cluster_name")
         self.namespace = check_dns_label(_str(settings, "control_plane_namespace"), "control_plane_namespace")
         self.api_version = _choice(settings, "control_plane_api_version", API_VERSIONS)
@@ -304,6 +328,17 @@ class _Names:
         if secret:
             check_dns_subdomain(secret, "control_plane_registry_secret_name")
         self.secret = secret or ("%s-registry-credentials" % self.cluster if self.creds_given else "")
+        # A rendered Secret's name carries a hash of its content, so that new credentials make a new Secret and a
+        # changed K0sControlPlane (k0smotron does not notice a changed Secret). Without the content (the first
+        # build, outside no_log) the name stays the base name; that build is only shown, never written.
+        self.secret_hashed = self.creds_given and _bool(settings, "control_plane_registry_secret_hash_suffix")
+        if self.secret_hashed and len(self.secret) > 253 - SECRET_HASH_LENGTH - 1:
+            raise CapiError("control_plane_registry_secret_name is too long for the '-<hash>' suffix (at most %d "
+                            "characters), or set control_plane_registry_secret_hash_suffix: false"
+                            % (253 - SECRET_HASH_LENGTH - 1))
+        if self.secret_hashed and dockerconfigjson:
+            self.secret = check_dns_subdomain("%s-%s" % (self.secret, secret_hash(dockerconfigjson)),
+                                              "control_plane_registry_secret_name (with the '-<hash>' suffix)")
         self.k0s_api = "controlplane.cluster.x-k8s.io/%s" % self.api_version
         self.bootstrap_api = "bootstrap.cluster.x-k8s.io/%s" % self.api_version
         self.capi_api = "cluster.x-k8s.io/%s" % self.capi_version
@@ -344,9 +379,13 @@ def _head(api_version, kind, name, namespace):
 
 
 def object_names(settings):
-    """apiVersion, kind and metadata (name, namespace) of each object in apply order: all that deletion needs."""
+    """apiVersion, kind and metadata (name, namespace) of each object in apply order: all that deletion needs.
+
+    A registry Secret with a hashed name is left out: its name depends on its content; deletion finds it by its
+    labels (registry_secret_selector)."""
     names = _Names(settings)
-    return [_head(api, kind, name, names.namespace) for api, kind, name in names.kinds()]
+    return [_head(api, kind, name, names.namespace) for api, kind, name in names.kinds()
+            if not (kind == "Secret" and names.secret_hashed)]
 
 
 def file_name(obj):
@@ -482,10 +521,27 @@ def _ref(ref, style):
 
 # --------------------------------------------------------------------------- the objects
 
+def check_node_docker_config(dockerconfigjson):
+    """The nodes' config.json: a JSON object with inline ``auths`` and no credential helpers (``credsStore``,
+    ``credHelpers``: they cannot run on a node, and oras would try them before ``auths``). The message never
+    holds any of the text."""
+    try:
+        config = json.loads(dockerconfigjson)
+    except ValueError:
+        config = None
+    if not isinstance(config, dict) or not isinstance(config.get("auths"), dict):
+        raise CapiError("the docker config for the registry credentials Secret is not a JSON object with 'auths' "
+                        "(build it with k0smotron.oci.dockerconfigjson or k0smotron.oci.node_dockerconfigjson)")
+    helpers = sorted(k for k in ("credsStore", "credHelpers") if k in config)
+    if helpers:
+        raise CapiError("the docker config for the nodes holds %s: a credential helper cannot run on a node (and "
+                        "oras would try it before the inline auths). Give inline credentials only (the filter "
+                        "k0smotron.oci.node_dockerconfigjson drops the helpers)." % " and ".join(helpers))
+
+
 def _secret(names, dockerconfigjson):
     obj = _head("v1", "Secret", names.secret, names.namespace)
-    obj["metadata"]["labels"] = {"cluster.x-k8s.io/cluster-name": names.cluster,
-                                 "app.kubernetes.io/managed-by": "k0smotron.oci"}
+    obj["metadata"]["labels"] = {CLUSTER_LABEL: names.cluster, MANAGED_BY_LABEL[0]: MANAGED_BY_LABEL[1]}
     obj["type"] = "kubernetes.io/dockerconfigjson"
     obj["data"] = {DOCKER_CONFIG_KEY: base64.b64encode(dockerconfigjson.encode("utf-8")).decode("ascii")}
     return obj
@@ -593,6 +649,11 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
     ``oras_release_checksums``: {asset name: sha256} of the ORAS release (parsed checksums file), used when
     ``control_plane_oras_checksums`` is empty."""
     names = check_static(settings)
+    if names.creds_given and dockerconfigjson is not None:
+        if not isinstance(dockerconfigjson, str) or not dockerconfigjson:
+            raise CapiError("the docker config for the registry credentials Secret is empty")
+        check_node_docker_config(dockerconfigjson)
+        names = _Names(settings, dockerconfigjson)
     download_url = _str(settings, "control_plane_download_url")
     if not download_url:
         raise CapiError("control_plane_download_url is empty: set it (oci://REGISTRY/REPOSITORY@sha256:<blob digest>) "
@@ -603,8 +664,6 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
     aws = names.infrastructure == "aws"
     objects = []
     if names.creds_given and dockerconfigjson is not None:
-        if not isinstance(dockerconfigjson, str) or not dockerconfigjson:
-            raise CapiError("the docker config for the registry credentials Secret is empty")
         objects.append(_secret(names, dockerconfigjson))
     if aws:
         instance_type = _str(settings, "control_plane_aws_instance_type")

@@ -324,8 +324,11 @@ def test_present_and_absent_reach_kubernetes_core(render, tmp_path, state):
     if state == "present":
         assert items == order, items
     else:
+        # Registry Secrets go last, all of the cluster's by their labels (their names carry a content hash).
         assert items == ["Cluster/default/aws-test", "K0sControlPlane/default/aws-test", "AWSCluster/default/aws-test",
-                         "AWSMachineTemplate/default/aws-test", "Secret/default/aws-test-registry-credentials"], items
+                         "AWSMachineTemplate/default/aws-test",
+                         "Secret/default/all with app.kubernetes.io/managed-by=k0smotron.oci,"
+                         "cluster.x-k8s.io/cluster-name=aws-test"], items
     assert AUTH_PASSWORD not in proc.stdout
     assert base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode() not in proc.stdout
 
@@ -427,7 +430,7 @@ def test_registry_config_path(render, tmp_path):
     xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
           "control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_registry_config_path": str(good)}
     proc, dummy, objs = render(xv, out=str(tmp_path / "out"))
-    secret = objs["Secret/aws-test-registry-credentials"]
+    (secret,) = [o for k, o in objs.items() if k.startswith("Secret/aws-test-registry-credentials-")]
     assert json.loads(base64.b64decode(secret["data"][".dockerconfigjson"])) == {"auths": {"registry.example.com": entry}}
     assert entry["auth"] not in proc.stdout
 
@@ -503,3 +506,30 @@ def test_tag_checked_without_annotation(render, k0s_artifact, run_module, tmp_pa
                                          control_plane_oras_checksums={"amd64": "0" * 64}), out=str(tmp_path / "latest"))
     assert "WARNING: %s carries no k0s version" % latest in proc.stdout
     assert objs["K0sControlPlane/aws-test"]
+
+
+# --------------------------------------------------------------------------- day 2: credential rotation (issue 15)
+
+def test_password_rotation_renders_a_new_secret(render, tmp_path):
+    """A new password gives a new Secret name (hash of the config), a changed K0sControlPlane, and the old
+    Secret's file is removed from the output directory; the same password renders the same files."""
+    out = str(tmp_path / "out")
+    xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+          "control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_registry_username": AUTH_USER,
+          "control_plane_registry_password": "first-Passw0rd"}
+    dummy, dummy, one = render(xv, out=out)
+    first = sorted(os.listdir(out))
+    proc, dummy, again = render(xv, out=out)
+    assert again == one and sorted(os.listdir(out)) == first
+    assert re.search(r"localhost\s+:\s+ok=\d+\s+changed=0", proc.stdout), proc.stdout[-2000:]
+    proc, dummy, two = render(dict(xv, control_plane_registry_password="second-Passw0rd"), out=out)
+    (old,) = [k for k in one if k.startswith("Secret/")]
+    (new,) = [k for k in two if k.startswith("Secret/")]
+    assert re.fullmatch(r"Secret/aws-test-registry-credentials-[0-9a-f]{8}", new) and new != old
+    assert old not in two and not any(old.split("/")[1] in f for f in os.listdir(out))
+    ref = two["K0sControlPlane/aws-test"]["spec"]["k0sConfigSpec"]["files"][1]["contentFrom"]["secretRef"]
+    assert ref["name"] == new.split("/")[1]
+    for password in ("first-Passw0rd", "second-Passw0rd"):
+        assert password not in proc.stdout and password not in new
+    assert stat.S_IMODE(os.stat(os.path.join(out, "00-secret-%s.yaml" % new.split("/")[1])).st_mode) == 0o600
+    assert_valid(out)

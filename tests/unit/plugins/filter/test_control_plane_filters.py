@@ -90,13 +90,13 @@ def test_files_layout():
     objs, dummy = _objects()
     files = control_plane_files(objs, "files", header="# h\n")
     assert [(f["name"], f["mode"], f["secret"]) for f in files] == [
-        ("00-secret-aws-test-registry-credentials.yaml", "0600", True),
+        ("00-secret-aws-test-registry-credentials-4a260a4f.yaml", "0600", True),
         ("10-awsmachinetemplate-aws-test.yaml", "0644", False), ("20-awscluster-aws-test.yaml", "0644", False),
         ("30-k0scontrolplane-aws-test.yaml", "0644", False), ("60-cluster-aws-test.yaml", "0644", False)]
     kcp = files[3]["content"]
     assert kcp.startswith("# h\napiVersion: ")
     assert "      content: |\n        #!/bin/sh\n" in kcp
-    assert files[0]["label"] == "Secret/aws-test-registry-credentials"
+    assert files[0]["label"] == "Secret/aws-test-registry-credentials-4a260a4f"
     assert [yaml.safe_load(f["content"]) for f in files] == objs
 
 

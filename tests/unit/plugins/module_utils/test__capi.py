@@ -75,6 +75,8 @@ VARIANTS = {
     "custom-infra-mixed": dict(REFS, control_plane_cluster_api_version="v1beta2", control_plane_workers_enabled=True,
                                control_plane_registry_secret_name="my-pull-secret",
                                control_plane_oras_checksums={"amd64": "0" * 64}),
+    "v1beta1-secret-name-no-hash": dict(CREDS, control_plane_registry_secret_name="my-creds",
+                                        control_plane_registry_secret_hash_suffix=False),
     "custom-infra-v1beta2": dict(REFS, control_plane_api_version="v1beta2", control_plane_cluster_name="c2",
                                  control_plane_namespace="ns1"),
     "extras": dict(control_plane_extra_files=[
@@ -113,9 +115,11 @@ def test_names_only_match_the_objects(variant):
     full = build_objects(settings, dockerconfigjson=DOCKER_CONFIG)
     settings.update(control_plane_download_url="", control_plane_oras_checksums={})
     names = object_names(settings)
+    # A Secret with a content hash in its name is deleted by its labels (registry_secret_selector), not by name.
+    hashed = settings["control_plane_registry_secret_hash_suffix"]
     assert [(o["apiVersion"], o["kind"], o["metadata"]) for o in names] == \
         [(o["apiVersion"], o["kind"], {"name": o["metadata"]["name"], "namespace": o["metadata"]["namespace"]})
-         for o in full]
+         for o in full if not (o["kind"] == "Secret" and hashed)]
 
 
 def test_absent_names_golden():
@@ -130,13 +134,14 @@ def test_secret_left_out_without_docker_config():
     ks = objs[2]["spec"]["k0sConfigSpec"]
     assert ks["files"][1]["contentFrom"]["secretRef"]["name"] == "aws-test-registry-credentials"
     secret = build_objects(defaults(**CREDS), dockerconfigjson=DOCKER_CONFIG)[0]
+    assert secret["metadata"]["name"] == "aws-test-registry-credentials-4a260a4f"
     assert json.loads(base64.b64decode(secret["data"][".dockerconfigjson"])) == json.loads(DOCKER_CONFIG)
 
 
 def test_file_names():
     objs = build_objects(defaults(control_plane_workers_enabled=True, **CREDS), dockerconfigjson=DOCKER_CONFIG)
     assert [file_name(o) for o in objs] == [
-        "00-secret-aws-test-registry-credentials.yaml", "10-awsmachinetemplate-aws-test.yaml",
+        "00-secret-aws-test-registry-credentials-4a260a4f.yaml", "10-awsmachinetemplate-aws-test.yaml",
         "10-awsmachinetemplate-aws-test-md-0.yaml", "20-awscluster-aws-test.yaml", "30-k0scontrolplane-aws-test.yaml",
         "40-k0sworkerconfigtemplate-aws-test-md-0.yaml", "50-machinedeployment-aws-test-md-0.yaml",
         "60-cluster-aws-test.yaml"]

@@ -5,15 +5,23 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import hashlib
+import json
+import re
+
 import pytest
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._capi import (
     CapiError,
     artifact_version_check,
     build_objects,
+    check_static,
+    object_names,
+    registry_secret_selector,
+    secret_hash,
 )
-
-from ansible_collections.k0smotron.oci.tests.unit.plugins.module_utils.test__capi import defaults
+from ansible_collections.k0smotron.oci.tests.unit.plugins.module_utils.test__capi import CREDS, defaults
 
 VERSION = "v1.34.1+k0s.0"
 
@@ -69,3 +77,90 @@ def test_artifact_version(annotations, tag, status):
 def test_artifact_version_needs_a_version():
     with pytest.raises(CapiError, match="control_plane_k0s_version"):
         artifact_version_check("", {}, "v1.34.1-k0s.0")
+
+
+# --------------------------------------------------------------------------- credential rotation
+
+def _config(password):
+    auth = base64.b64encode(("user:%s" % password).encode()).decode()
+    return json.dumps({"auths": {"registry.example.com": {"auth": auth}}}, sort_keys=True)
+
+
+def _by_kind(objs):
+    return dict((o["kind"], o) for o in objs)
+
+
+def test_new_password_new_secret_and_changed_control_plane():
+    settings = defaults(**CREDS)
+    one = _by_kind(build_objects(settings, dockerconfigjson=_config("first-S3cret")))
+    same = _by_kind(build_objects(settings, dockerconfigjson=_config("first-S3cret")))
+    two = _by_kind(build_objects(settings, dockerconfigjson=_config("second-S3cret")))
+    assert one == same
+    name1, name2 = one["Secret"]["metadata"]["name"], two["Secret"]["metadata"]["name"]
+    assert name1 == "aws-test-registry-credentials-" + secret_hash(_config("first-S3cret"))
+    assert re.fullmatch(r"aws-test-registry-credentials-[0-9a-f]{8}", name2) and name1 != name2
+    # The K0sControlPlane references the new Secret: a changed object, so k0smotron rolls the machines out.
+    ref = one["K0sControlPlane"]["spec"]["k0sConfigSpec"]["files"][1]["contentFrom"]["secretRef"]
+    assert ref == {"name": name1, "key": ".dockerconfigjson"}
+    assert two["K0sControlPlane"] != one["K0sControlPlane"]
+    assert two["K0sControlPlane"]["spec"]["k0sConfigSpec"]["files"][1]["contentFrom"]["secretRef"]["name"] == name2
+    # Nothing but the hash prefix: neither the password nor its base64 is in the name.
+    for password in ("first-S3cret", "second-S3cret"):
+        assert password not in name1 + name2
+    assert secret_hash(_config("x")) == hashlib.sha256(_config("x").encode()).hexdigest()[:8]
+
+
+def test_given_secret_name_gets_the_suffix_unless_opted_out():
+    cfg = _config("pw")
+    objs = _by_kind(build_objects(defaults(control_plane_registry_secret_name="my-creds", **CREDS),
+                                  dockerconfigjson=cfg))
+    assert objs["Secret"]["metadata"]["name"] == "my-creds-" + secret_hash(cfg)
+    objs = _by_kind(build_objects(defaults(control_plane_registry_secret_name="my-creds",
+                                           control_plane_registry_secret_hash_suffix=False, **CREDS),
+                                  dockerconfigjson=cfg))
+    assert objs["Secret"]["metadata"]["name"] == "my-creds"
+    # A Secret the user manages (no credentials given): referenced as named, never suffixed.
+    objs = _by_kind(build_objects(defaults(control_plane_registry_secret_name="their-creds")))
+    assert "Secret" not in objs
+    assert objs["K0sControlPlane"]["spec"]["k0sConfigSpec"]["files"][1]["contentFrom"]["secretRef"]["name"] == \
+        "their-creds"
+
+
+def test_secret_labels_and_selector():
+    settings = defaults(**CREDS)
+    secret = build_objects(settings, dockerconfigjson=_config("pw"))[0]
+    selector = registry_secret_selector(settings)
+    assert selector == {"apiVersion": "v1", "kind": "Secret", "metadata": {"namespace": "default"},
+                        "label_selectors": ["app.kubernetes.io/managed-by=k0smotron.oci",
+                                            "cluster.x-k8s.io/cluster-name=aws-test"]}
+    for item in selector["label_selectors"]:
+        key, value = item.split("=")
+        assert secret["metadata"]["labels"][key] == value
+    # The hashed Secret is not among the names deleted one by one (its name depends on the content).
+    assert [o["kind"] for o in object_names(settings)] == ["AWSMachineTemplate", "AWSCluster", "K0sControlPlane",
+                                                          "Cluster"]
+    assert object_names(defaults(control_plane_registry_secret_hash_suffix=False, **CREDS))[0]["metadata"]["name"] == \
+        "aws-test-registry-credentials"
+
+
+def test_secret_name_too_long_for_the_suffix():
+    with pytest.raises(CapiError, match="too long for the '-<hash>' suffix"):
+        check_static(defaults(control_plane_registry_secret_name="a" * 250, **CREDS))
+    check_static(defaults(control_plane_registry_secret_name="a" * 250, control_plane_registry_secret_hash_suffix=False,
+                          **CREDS))
+
+
+# --------------------------------------------------------------------------- the nodes' config.json
+
+@pytest.mark.parametrize("config, needle", [
+    ({"auths": {"registry.example.com": {"auth": "dTpw"}}, "credsStore": "desktop"}, "holds credsStore"),
+    ({"auths": {}, "credHelpers": {"registry.example.com": "ecr-login"}}, "holds credHelpers"),
+    ({"credsStore": "desktop"}, "not a JSON object with 'auths'"),
+    ([], "not a JSON object with 'auths'"),
+])
+def test_node_config_never_carries_credential_helpers(config, needle):
+    with pytest.raises(CapiError, match=needle) as e:
+        build_objects(defaults(**CREDS), dockerconfigjson=json.dumps(config))
+    assert "dTpw" not in str(e.value)
+    with pytest.raises(CapiError, match="not a JSON object"):
+        build_objects(defaults(**CREDS), dockerconfigjson="{not json dTpw")
