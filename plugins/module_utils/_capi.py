@@ -505,6 +505,9 @@ def _node_spec(settings, names, download_url, files, pre, args):
     if pre:
         spec["preStartCommands" if v1 else "preK0sCommands"] = pre
     post = _list(settings, "control_plane_post_commands")
+    if names.secret and _bool(settings, "control_plane_registry_config_remove"):
+        # After k0s is installed and started, the credentials are no longer needed on the node.
+        post = ["rm -f %s" % DOCKER_CONFIG_PATH] + post
     if post:
         spec["postStartCommands" if v1 else "postK0sCommands"] = post
     if args:

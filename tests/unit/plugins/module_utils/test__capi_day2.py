@@ -164,3 +164,20 @@ def test_node_config_never_carries_credential_helpers(config, needle):
     assert "dTpw" not in str(e.value)
     with pytest.raises(CapiError, match="not a JSON object"):
         build_objects(defaults(**CREDS), dockerconfigjson="{not json dTpw")
+
+
+@pytest.mark.parametrize("api_version, key", [("v1beta1", "postStartCommands"), ("v1beta2", "postK0sCommands")])
+def test_config_remove_post_command(api_version, key):
+    settings = defaults(control_plane_api_version=api_version, control_plane_registry_config_remove=True,
+                        control_plane_post_commands=["echo done"], control_plane_workers_enabled=True, **CREDS)
+    objs = _by_kind(build_objects(settings, dockerconfigjson=_config("pw")))
+    for spec in (objs["K0sControlPlane"]["spec"]["k0sConfigSpec"],
+                 objs["K0sWorkerConfigTemplate"]["spec"]["template"]["spec"]):
+        assert spec[key] == ["rm -f /root/.docker/config.json", "echo done"]
+        assert [f["path"] for f in spec["files"]][1] == "/root/.docker/config.json"
+    # Off by default; without a registry Secret there is nothing to remove.
+    spec = _by_kind(build_objects(defaults(control_plane_api_version=api_version, **CREDS)))["K0sControlPlane"]
+    assert key not in spec["spec"]["k0sConfigSpec"]
+    spec = _by_kind(build_objects(defaults(control_plane_api_version=api_version,
+                                           control_plane_registry_config_remove=True)))["K0sControlPlane"]
+    assert key not in spec["spec"]["k0sConfigSpec"]
