@@ -68,6 +68,10 @@ _PLAIN_COMMAND = re.compile(r"[^'\"`$%{}\\\n\r]+")
 # Jinja opening delimiters: cloud-init renders the user-data with Jinja (## template: jinja).
 _JINJA = re.compile(r"\{[{%#]")
 _PERMISSIONS = re.compile(r"0?[0-7]{3,4}")
+# One or more PEM certificates (and nothing else but white space).
+_PEM_CERTS = re.compile(r"\s*(?:-----BEGIN CERTIFICATE-----\r?\n(?:[A-Za-z0-9+/=]{1,76}\r?\n)+"
+                        r"-----END CERTIFICATE-----\s*)+")
+REGISTRY_CA_FILE = "registry-ca.pem"
 
 
 class CapiError(ValueError):
@@ -433,9 +437,12 @@ def check_static(settings):
                 check_http_url(_str(settings, "control_plane_oras_checksums_url"), "control_plane_oras_checksums_url")
     except NodeScriptError as e:
         raise CapiError(str(e))
+    _check_node_tls(settings)
     sums = _dict(settings, "control_plane_oras_checksums")
     if sums and _bool(settings, "control_plane_oras_install"):
-        _install_oras_file(settings, sums, None)  # checks the checksums and the retries as the build will
+        # checks the checksums and the retries as the build will
+        _install_oras_file(settings, sums, None, _str(settings, "control_plane_download_url") or
+                           "oci://registry.invalid/not-resolved-yet")
     commands = _list(settings, "control_plane_pre_commands") + _list(settings, "control_plane_post_commands")
     check_plain_commands(commands, "control_plane_pre_commands / control_plane_post_commands")
     check_files(_list(settings, "control_plane_extra_files"), "control_plane_extra_files")
@@ -450,27 +457,69 @@ def check_static(settings):
     return names
 
 
-def _install_oras_file(settings, checksums, script_path):
+def registry_ca(settings):
+    """control_plane_registry_ca checked (PEM CERTIFICATE blocks), with a final newline; "" when unset."""
+    pem = _str(settings, "control_plane_registry_ca")
+    if not pem.strip():
+        return ""
+    if not _PEM_CERTS.fullmatch(pem):
+        raise CapiError("control_plane_registry_ca must be PEM text of one or more certificates (-----BEGIN "
+                        "CERTIFICATE----- ... -----END CERTIFICATE-----, base64 lines of at most 76 characters), "
+                        "the CA that signed the registry's TLS certificate; not a path, not a key")
+    return pem.strip() + "\n"
+
+
+def registry_ca_path(settings):
+    return "%s/%s" % (install_oras_paths(_str(settings, "control_plane_oras_install_prefix"))[1], REGISTRY_CA_FILE)
+
+
+def node_registry(settings, download_url):
+    """The registry the nodes fetch from: control_plane_registry_host, else the download URL's host[:port]."""
+    host = _str(settings, "control_plane_registry_host")
+    if host:
+        return host
+    match = re.match(r"oci://([^/]+)/", download_url or "")
+    return match.group(1) if match else ""
+
+
+def _check_node_tls(settings):
+    """CA / plain HTTP for the nodes need our oras wrapper (k0smotron runs oras with no flags)."""
+    ca, plain = registry_ca(settings), _bool(settings, "control_plane_registry_node_plain_http")
+    if (ca or plain) and not _bool(settings, "control_plane_oras_install"):
+        raise CapiError("control_plane_registry_ca / control_plane_registry_node_plain_http need "
+                        "control_plane_oras_install: true: k0smotron runs 'oras blob fetch' with no flags, and only "
+                        "the role's oras wrapper adds --ca-file / --plain-http for the registry")
+    return ca, plain
+
+
+def _install_oras_file(settings, checksums, script_path, download_url=""):
+    ca, plain = _check_node_tls(settings)
     try:
         content = install_oras_script(_str(settings, "control_plane_oras_version"),
                                       _str(settings, "control_plane_oras_base_url"),
                                       _str(settings, "control_plane_oras_install_prefix"), checksums,
-                                      _int(settings, "control_plane_oras_download_retries", 1))
+                                      _int(settings, "control_plane_oras_download_retries", 1),
+                                      registry=node_registry(settings, download_url) or None,
+                                      ca_file=registry_ca_path(settings) if ca else None, plain_http=plain)
     except NodeScriptError as e:
         raise CapiError(str(e))
     return {"path": script_path, "permissions": "0755", "content": content}
 
 
-def _node_content(settings, names, release_checksums):
+def _node_content(settings, names, release_checksums, download_url):
     """(files, pre-commands) shared by the controllers and the workers."""
     files, pre = [], []
+    ca = registry_ca(settings)
+    if ca:
+        files.append({"path": registry_ca_path(settings), "permissions": "0644", "content": ca})
     install_dir = _str(settings, "control_plane_k0s_install_dir")
     if install_dir:
         pre.append("mkdir -p %s" % install_dir)
     if _bool(settings, "control_plane_oras_install"):
         script_path = install_oras_paths(_str(settings, "control_plane_oras_install_prefix"))[0]
         version = _str(settings, "control_plane_oras_version")
-        files.append(_install_oras_file(settings, _oras_checksums(settings, version, release_checksums), script_path))
+        files.append(_install_oras_file(settings, _oras_checksums(settings, version, release_checksums), script_path,
+                                        download_url))
         pre.append("sh %s" % script_path)
     if names.secret:
         files.append({"path": DOCKER_CONFIG_PATH, "permissions": "0600",
@@ -662,7 +711,7 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
         raise CapiError("control_plane_download_url is empty: set it (oci://REGISTRY/REPOSITORY@sha256:<blob digest>) "
                         "or control_plane_artifact_reference")
     check_update_strategy(settings, download_url)
-    files, pre = _node_content(settings, names, oras_release_checksums)
+    files, pre = _node_content(settings, names, oras_release_checksums, download_url)
     node = {"download_url": download_url, "files": files, "pre": pre}
     aws = names.infrastructure == "aws"
     objects = []

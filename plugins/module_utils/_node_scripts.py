@@ -66,15 +66,55 @@ def comment_text(value):
     return " ".join(str(value).split())
 
 
-def oras_wrapper(real_binary, version, home=""):
+# Registry host[:port] as it appears in a reference (also the case pattern the wrapper matches it with).
+_REGISTRY_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
+
+
+def oras_wrapper(real_binary, version, home="", registry=None, ca_file=None, plain_http=False):
     """Text of the ``oras`` wrapper that runs ``real_binary`` with HOME set when it is unset.
 
-    ``home`` empty: the invoking user's home from the passwd database, else ``/root``."""
+    ``home`` empty: the invoking user's home from the passwd database, else ``/root``.
+    ``registry`` with ``ca_file`` and/or ``plain_http``: for ``oras pull``, ``oras blob fetch`` and
+    ``oras manifest fetch`` with an argument ``REGISTRY/...`` (a reference in that registry, exactly: host and
+    port), the wrapper adds ``--ca-file CA_FILE`` / ``--plain-http`` after the subcommand; k0smotron runs
+    ``oras blob fetch --output PATH REG/REPO@DIGEST`` with no flags. Every other command runs unchanged.
+    Without them the text is the same as before."""
     if home:
         set_home = "  HOME=%s\n" % shlex.quote(home)
     else:
         set_home = ('  HOME=$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6)\n'
                     '  [ -n "$HOME" ] || HOME=/root\n')
+    flags = []
+    if ca_file:
+        flags += ["--ca-file", shlex.quote(ca_file)]
+    if plain_http:
+        flags.append("--plain-http")
+    registry_part = ""
+    if flags:
+        if not isinstance(registry, str) or not _REGISTRY_HOST.fullmatch(registry):
+            raise NodeScriptError("the registry for the oras wrapper's --ca-file/--plain-http must be host[:port], "
+                                  "got %r" % (registry,))
+        flags = " ".join(flags)
+        registry_part = (
+            "# For %(registry)s only: oras pull / blob fetch / manifest fetch of a reference there get %(comment)s\n"
+            "# (k0smotron runs 'oras blob fetch' with no flags).\n"
+            "case ${1:-} in\n"
+            "  pull) n=1 ;;\n"
+            "  blob|manifest) if [ \"${2:-}\" = fetch ]; then n=2; else n=0; fi ;;\n"
+            "  *) n=0 ;;\n"
+            "esac\n"
+            "if [ \"$n\" -gt 0 ]; then\n"
+            "  ours=0\n"
+            "  for a in \"$@\"; do\n"
+            "    case $a in %(q_registry)s/*) ours=1 ;; esac\n"
+            "  done\n"
+            "  if [ \"$ours\" = 1 ] && [ \"$n\" = 1 ]; then\n"
+            "    a1=$1; shift; set -- \"$a1\" %(flags)s \"$@\"\n"
+            "  elif [ \"$ours\" = 1 ]; then\n"
+            "    a1=$1; a2=$2; shift 2; set -- \"$a1\" \"$a2\" %(flags)s \"$@\"\n"
+            "  fi\n"
+            "fi\n") % {"registry": comment_text(registry), "comment": comment_text(flags),
+                        "q_registry": shlex.quote(registry), "flags": flags}
     return ("#!/bin/sh\n"
             "# %s (ORAS CLI %s), written by k0smotron.oci; do not edit.\n"
             "# ORAS refuses to start without HOME, and systemd units (Ignition runs k0smotron's commands\n"
@@ -83,7 +123,9 @@ def oras_wrapper(real_binary, version, home=""):
             "%s"
             "  export HOME\n"
             "fi\n"
-            'exec %s "$@"\n') % (WRAPPER_MARKER, comment_text(version), set_home, shlex.quote(real_binary))
+            "%s"
+            'exec %s "$@"\n') % (WRAPPER_MARKER, comment_text(version), set_home, registry_part,
+                                  shlex.quote(real_binary))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -156,8 +198,21 @@ installed() {
   HOME=/root "$real" version 2>/dev/null | grep -qE "^Version: *$version([^0-9.]|$)"
 }
 
+write_wrapper() {
+  cat > "$wrapper.new" <<'K0SMOTRON_OCI_WRAPPER'
+@WRAPPER@K0SMOTRON_OCI_WRAPPER
+  chmod 0755 "$wrapper.new"
+}
+
 if installed; then
-  log "ORAS $version is already installed ($wrapper)"
+  write_wrapper
+  if cmp -s "$wrapper.new" "$wrapper"; then
+    rm -f "$wrapper.new"
+    log "ORAS $version is already installed ($wrapper)"
+  else
+    mv -f "$wrapper.new" "$wrapper"
+    log "ORAS $version is already installed; updated its wrapper $wrapper"
+  fi
   exit 0
 fi
 
@@ -212,17 +267,18 @@ mkdir -p "$libdir/oras-$version" "$bindir"
 cp "$tmp/x/oras" "$real.new"
 chmod 0755 "$real.new"
 mv -f "$real.new" "$real"
-cat > "$wrapper.new" <<'K0SMOTRON_OCI_WRAPPER'
-@WRAPPER@K0SMOTRON_OCI_WRAPPER
-chmod 0755 "$wrapper.new"
+write_wrapper
 mv -f "$wrapper.new" "$wrapper"
 log "installed ORAS $version ($arch) as $wrapper"
 """
 
 
-def install_oras_script(version, base_url, prefix, checksums, retries):
+def install_oras_script(version, base_url, prefix, checksums, retries, registry=None, ca_file=None,
+                        plain_http=False):
     """Text of install-oras.sh: installs ORAS ``version`` from ``base_url``/vVERSION (sha256 from ``checksums``,
     {arch: hex}) as PREFIX/lib/k0smotron-oci/oras-VERSION/oras with the HOME wrapper PREFIX/bin/oras.
+    ``registry``, ``ca_file``, ``plain_http``: see oras_wrapper (an installed ORAS gets its wrapper rewritten
+    when they change).
 
     Idempotent on the node, installs nothing on a failed download or checksum. Raises NodeScriptError (naming
     the control_plane variable) for a value that is not safe to put into the script."""
@@ -249,7 +305,7 @@ def install_oras_script(version, base_url, prefix, checksums, retries):
         "# The wrapper matters under Ignition: every command runs as a systemd ExecStart line without HOME,\n"
         "# and the ORAS CLI refuses to start without it. With HOME=/root, oras reads /root/.docker/config.json.\n"
         "# Idempotent: exits 0 at once when this version is already installed. Installs nothing when a\n"
-        "# download or the checksum fails. Needs: uname, curl or wget, sha256sum (or openssl), tar, gzip.\n"
+        "# download or the checksum fails. Needs: uname, curl or wget, sha256sum (or openssl), tar, gzip, cmp.\n"
         "set -eu\n"
         "umask 022\n"
         "\n"
@@ -269,5 +325,6 @@ def install_oras_script(version, base_url, prefix, checksums, retries):
             .replace("@ARCH_CASE@\n", machine_arch_case())
             .replace("@SUM_CASE@", sum_case)
             .replace("@TARBALL@", q("oras_%s_linux_" % version) + "$arch.tar.gz")
-            .replace("@WRAPPER@", oras_wrapper(real, version, home="/root")))
+            .replace("@WRAPPER@", oras_wrapper(real, version, home="/root", registry=registry, ca_file=ca_file,
+                                               plain_http=plain_http)))
     return header + body

@@ -6,9 +6,12 @@ as one joined script (cloud-init runs runcmd that way) and once item by item (Ig
 (``control_plane_oras_install_prefix``) and with an environment without HOME. A tampered tarball
 (valid tarball, other program) and a mirror that is down must fail and install nothing.
 """
+import base64
 import glob
+import json
 import os
 import shutil
+import stat
 import subprocess
 
 import pytest
@@ -16,6 +19,7 @@ import pytest
 from plugins.module_utils._node_scripts import oras_wrapper  # standard library only
 from tests.harness import mirror as mirror_mod
 
+from conftest import AUTH_PASSWORD, AUTH_USER
 from test_control_plane import ARCH, FAKE_DIGEST, assert_node_rules, render  # noqa: F401 pylint: disable=unused-import
 
 
@@ -137,3 +141,45 @@ def test_install_script_mirror_down(render, tmp_path):
     assert results[-1].returncode != 0
     assert "cannot download" in results[-1].stderr
     assert not os.path.exists(os.path.join(prefix, "bin", "oras"))
+
+
+def test_private_ca_for_the_nodes_oras(render, tmp_path, oras_mirror, auth_registry, run_module):
+    """control_plane_registry_ca: the CA goes to the node as a file and the wrapper gives it to the real oras for
+    that registry only. k0smotron's own line, 'oras blob fetch --output PATH REG/REPO@DIGEST' without flags,
+    then works against the TLS + htpasswd registry with a private CA; without the option it fails (x509). A
+    re-run with another setting rewrites the wrapper of the installed ORAS."""
+    blob = tmp_path / "k0s"
+    mirror_mod.stand_in_k0s(str(blob))
+    res = run_module("artifact_push", {"reference": "%s/ca/k0s:v1" % auth_registry.host, "files": [str(blob)],
+                                       "username": AUTH_USER, "password": AUTH_PASSWORD,
+                                       "ca_path": auth_registry.ca["ca"]}, expect_fail=False)
+    ref = res["download_url"][len("oci://"):]
+    with open(auth_registry.ca["ca"]) as f:
+        pem = f.read()
+    home = tmp_path / "root"
+    (home / ".docker").mkdir(parents=True)
+    auth = base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode()
+    (home / ".docker" / "config.json").write_text(json.dumps({"auths": {auth_registry.host: {"auth": auth}}}))
+    env = dict(_node_env(), HOME=str(home))  # oras finds HOME/.docker/config.json (on a node HOME=/root)
+    prefix = str(tmp_path / "prefix")
+    wrapper = os.path.join(prefix, "bin", "oras")
+
+    def k0smotron_fetch(out):
+        return subprocess.run([wrapper, "blob", "fetch", "--output", str(tmp_path / out), ref], capture_output=True,
+                              text=True, env=env, check=False)
+
+    url = "oci://" + ref
+    cmds = _render_install(render, prefix, oras_mirror.url, control_plane_download_url=url)
+    assert all(r.returncode == 0 for r in _run_commands(cmds, "items", str(tmp_path)))
+    plain = k0smotron_fetch("plain")
+    assert plain.returncode != 0 and ("x509" in plain.stderr or "certificate" in plain.stderr), plain.stderr
+
+    cmds = _render_install(render, prefix, oras_mirror.url, control_plane_download_url=url,
+                           control_plane_registry_ca=pem)
+    results = _run_commands(cmds, "items", str(tmp_path))
+    assert all(r.returncode == 0 for r in results) and "updated its wrapper" in results[-1].stderr
+    ca_file = os.path.join(prefix, "lib", "k0smotron-oci", "registry-ca.pem")
+    assert open(ca_file).read() == pem.strip() + "\n" and stat.S_IMODE(os.stat(ca_file).st_mode) == 0o644
+    ok = k0smotron_fetch("ok")
+    assert ok.returncode == 0, ok.stderr
+    assert mirror_mod.sha256_file(str(tmp_path / "ok")) == mirror_mod.sha256_file(str(blob))

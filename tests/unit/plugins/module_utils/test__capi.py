@@ -77,6 +77,11 @@ VARIANTS = {
                                control_plane_oras_checksums={"amd64": "0" * 64}),
     "v1beta1-secret-name-no-hash": dict(CREDS, control_plane_registry_secret_name="my-creds",
                                         control_plane_registry_secret_hash_suffix=False),
+    "v1beta2-ignition-registry-ca": dict(CREDS, control_plane_api_version="v1beta2",
+                                         control_plane_provisioner="ignition",
+                                         control_plane_registry_ca="-----BEGIN CERTIFICATE-----\nTUlJQ0FE\n"
+                                                                   "-----END CERTIFICATE-----\n",
+                                         control_plane_registry_node_plain_http=True),
     "custom-infra-v1beta2": dict(REFS, control_plane_api_version="v1beta2", control_plane_cluster_name="c2",
                                  control_plane_namespace="ns1"),
     "extras": dict(control_plane_extra_files=[

@@ -181,3 +181,48 @@ def test_config_remove_post_command(api_version, key):
     spec = _by_kind(build_objects(defaults(control_plane_api_version=api_version,
                                            control_plane_registry_config_remove=True)))["K0sControlPlane"]
     assert key not in spec["spec"]["k0sConfigSpec"]
+
+
+# --------------------------------------------------------------------------- private CA / plain HTTP on the nodes
+
+PEM = "-----BEGIN CERTIFICATE-----\nTUlJQ0FE\nQUFB\n-----END CERTIFICATE-----\n"
+
+
+def test_registry_ca_file_and_wrapper_flags():
+    settings = defaults(control_plane_registry_ca=PEM + PEM.rstrip("\n"), **CREDS)
+    kcp = _by_kind(build_objects(settings, dockerconfigjson=_config("pw")))["K0sControlPlane"]
+    files = kcp["spec"]["k0sConfigSpec"]["files"]
+    assert files[0] == {"path": "/usr/local/lib/k0smotron-oci/registry-ca.pem", "permissions": "0644",
+                        "content": PEM + PEM}
+    script = files[1]["content"]
+    assert "case $a in registry.example.com/*) ours=1 ;; esac" in script
+    assert "--ca-file /usr/local/lib/k0smotron-oci/registry-ca.pem" in script and "--plain-http" not in script
+    # control_plane_registry_host names the registry when set; plain HTTP alone.
+    settings = defaults(control_plane_registry_host="mirror.example.com:5000",
+                        control_plane_registry_node_plain_http=True)
+    script = _by_kind(build_objects(settings))["K0sControlPlane"]["spec"]["k0sConfigSpec"]["files"][0]["content"]
+    assert "case $a in mirror.example.com:5000/*) ours=1 ;; esac" in script and "--plain-http" in script
+    assert "--ca-file" not in script
+    # Neither: the wrapper is the plain HOME wrapper.
+    script = _by_kind(build_objects(defaults()))["K0sControlPlane"]["spec"]["k0sConfigSpec"]["files"][0]["content"]
+    assert "ours=" not in script
+
+
+@pytest.mark.parametrize("pem", [
+    "/etc/ssl/my-ca.pem",
+    "-----BEGIN PRIVATE KEY-----\nTUlJ\n-----END PRIVATE KEY-----\n",
+    "-----BEGIN CERTIFICATE-----\nTUlJ\n",
+    "-----BEGIN CERTIFICATE-----\nTU{{lJ\n-----END CERTIFICATE-----\n",
+    PEM + "extra text\n",
+])
+def test_registry_ca_must_be_pem_certificates(pem):
+    with pytest.raises(CapiError, match="control_plane_registry_ca must be PEM text"):
+        check_static(defaults(control_plane_registry_ca=pem))
+
+
+def test_node_tls_needs_the_oras_wrapper():
+    for extra in ({"control_plane_registry_ca": PEM}, {"control_plane_registry_node_plain_http": True}):
+        with pytest.raises(CapiError, match="need control_plane_oras_install: true"):
+            check_static(defaults(control_plane_oras_install=False, **extra))
+    # Preflight (names only) with an artifact reference still to resolve: no URL yet, no error.
+    check_static(defaults(control_plane_download_url="", control_plane_registry_node_plain_http=True))

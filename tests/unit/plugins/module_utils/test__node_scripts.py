@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import (
     ORAS_ARCHES,
+    NodeScriptError,
     WRAPPER_MARKER,
     machine_arch_case,
     oras_arch,
@@ -55,3 +56,61 @@ def test_oras_wrapper_sets_home_only_when_unset(tmp_path, home, expected):
     env["HOME"] = "/elsewhere"
     out = subprocess.run([str(wrapper), "x"], env=env, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "HOME=/elsewhere args=x"
+
+
+# --------------------------------------------------------------------------- wrapper flags for one registry (issue 15)
+
+def _wrapper_args(tmp_path, args, **kw):
+    """Run the wrapper over a stand-in real binary that prints each argument on its own line."""
+    real = tmp_path / "real-oras"
+    real.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+    real.chmod(0o755)
+    wrapper = tmp_path / "oras"
+    wrapper.write_text(oras_wrapper(str(real), "1.3.0", home="/root", **kw))
+    wrapper.chmod(0o755)
+    proc = subprocess.run(["/bin/sh", str(wrapper)] + args, env={"PATH": os.environ["PATH"]}, capture_output=True,
+                          text=True, check=True)
+    return proc.stdout.splitlines()
+
+
+CA = "/usr/local/lib/k0smotron-oci/registry-ca.pem"
+REF = "reg.example.com:5000/k0s/k0s@sha256:" + "ab" * 32
+
+
+@pytest.mark.parametrize("args, expected", [
+    # What k0smotron runs: flags go in after the subcommand.
+    (["blob", "fetch", "--output", "/usr/local/bin/k0s", REF],
+     ["blob", "fetch", "--ca-file", CA, "--plain-http", "--output", "/usr/local/bin/k0s", REF]),
+    (["pull", REF], ["pull", "--ca-file", CA, "--plain-http", REF]),
+    (["manifest", "fetch", REF], ["manifest", "fetch", "--ca-file", CA, "--plain-http", REF]),
+    # Other registries (another port, a longer host, a path that merely contains the host) are left alone.
+    (["blob", "fetch", "--output", "/x", "reg.example.com/k0s/k0s@sha256:" + "ab" * 32],
+     ["blob", "fetch", "--output", "/x", "reg.example.com/k0s/k0s@sha256:" + "ab" * 32]),
+    (["blob", "fetch", "--output", "/x", "reg.example.com:50000/k/k@sha256:" + "ab" * 32],
+     ["blob", "fetch", "--output", "/x", "reg.example.com:50000/k/k@sha256:" + "ab" * 32]),
+    (["pull", "evil.reg.example.com:5000/x:y"], ["pull", "evil.reg.example.com:5000/x:y"]),
+    (["pull", "other.example.com/reg.example.com:5000/x:y"], ["pull", "other.example.com/reg.example.com:5000/x:y"]),
+    # Other commands, even for that registry, are left alone.
+    (["push", REF, "file"], ["push", REF, "file"]),
+    (["blob", "push", REF, "file"], ["blob", "push", REF, "file"]),
+    (["version"], ["version"]),
+    ([], []),
+    (["it's", "a b"], ["it's", "a b"]),
+])
+def test_oras_wrapper_flags_for_the_registry_only(tmp_path, args, expected):
+    assert _wrapper_args(tmp_path, args, registry="reg.example.com:5000", ca_file=CA, plain_http=True) == expected
+
+
+def test_oras_wrapper_ca_only_and_plain_only(tmp_path):
+    args = ["blob", "fetch", "--output", "/x", REF]
+    assert _wrapper_args(tmp_path, args, registry="reg.example.com:5000", ca_file="/a b/ca.pem") == \
+        ["blob", "fetch", "--ca-file", "/a b/ca.pem", "--output", "/x", REF]
+    assert _wrapper_args(tmp_path, args, registry="reg.example.com:5000", plain_http=True) == \
+        ["blob", "fetch", "--plain-http", "--output", "/x", REF]
+
+
+def test_oras_wrapper_unchanged_without_flags():
+    assert oras_wrapper("/x/oras", "1.3.0", home="/root") == oras_wrapper("/x/oras", "1.3.0", "/root", registry="r")
+    assert "case" not in oras_wrapper("/x/oras", "1.3.0")
+    with pytest.raises(NodeScriptError, match="host\\[:port\\]"):
+        oras_wrapper("/x/oras", "1.3.0", registry="reg.example.com/path", plain_http=True)
