@@ -23,7 +23,7 @@ import http.server
 import pytest
 
 from .certs import make_ca_and_server_cert
-from .servers import ThreadedServer
+from .servers import QuietHandler, ThreadedServer
 
 _MAX_LOGGED_BODY = 16 << 20
 
@@ -158,11 +158,7 @@ class FakeRegistry(ThreadedServer):
         self.default = DEFAULT
         fake = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
+        class Handler(QuietHandler):
 
             def setup(self):
                 # HTTPS and plain HTTP on the same port: a TLS ClientHello starts with 0x16. So a test can

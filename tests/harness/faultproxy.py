@@ -8,13 +8,12 @@ token flow (``bearer_users``), like Docker Hub / GHCR do, while the registry beh
 """
 import base64
 import http.client
-import http.server
 import re
 import secrets
 import socket
 import threading
 
-from .servers import ThreadedServer
+from .servers import QuietHandler, ThreadedServer
 
 CHUNK = 1 << 20
 
@@ -45,12 +44,7 @@ class FaultProxy(ThreadedServer):
         self.token_requests = []
         proxy = self
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(QuietHandler):
             def _body_len(self):
                 return int(self.headers.get("Content-Length") or 0)
 
@@ -70,15 +64,6 @@ class FaultProxy(ThreadedServer):
                             return rule
                 return None
 
-            def _send_simple(self, status, headers=None, body=b""):
-                self.send_response(status)
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
-
             def _token(self):
                 self._drain()
                 proxy.token_requests.append(self.path)
@@ -88,11 +73,11 @@ class FaultProxy(ThreadedServer):
                     user, password = (base64.b64decode(auth[6:]).decode().split(":", 1) + [""])[:2]
                     ok = proxy.bearer_users.get(user) == password
                 if not ok:
-                    self._send_simple(401, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+                    self.send_simple(401, {"Content-Type": "application/json"}, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
                     return
                 token = secrets.token_hex(16)
                 proxy.tokens.add(token)
-                self._send_simple(200, {"Content-Type": "application/json"}, ('{"token":"%s"}' % token).encode())
+                self.send_simple(200, {"Content-Type": "application/json"}, ('{"token":"%s"}' % token).encode())
 
             def handle_one(self):
                 rule = self._rule()
@@ -109,7 +94,7 @@ class FaultProxy(ThreadedServer):
                     headers = {"Content-Type": "application/json"}
                     if rule.retry_after is not None:
                         headers["Retry-After"] = str(rule.retry_after)
-                    self._send_simple(rule.status, headers,
+                    self.send_simple(rule.status, headers,
                                       rule.body or b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}')
                     return
                 if self.path.startswith("/token"):
@@ -120,7 +105,7 @@ class FaultProxy(ThreadedServer):
                     if not (auth.startswith("Bearer ") and auth[7:] in proxy.tokens):
                         self._drain()
                         host = "127.0.0.1:%d" % proxy.port
-                        self._send_simple(401, {
+                        self.send_simple(401, {
                             "WWW-Authenticate": 'Bearer realm="http://%s/token",service="k0smotron-test"' % host,
                             "Content-Type": "application/json"}, b'{"errors":[{"code":"UNAUTHORIZED"}]}')
                         return

@@ -7,14 +7,13 @@ serves the blob it fetches from a real registry.
 """
 import base64
 import http.client
-import http.server
 import os
 import ssl
 import sys
 import threading
 
 from . import tools
-from .servers import ThreadedServer
+from .servers import QuietHandler, ThreadedServer
 
 
 def node_fetch_module():
@@ -51,21 +50,7 @@ class _Base(ThreadedServer):
 
 
 def _handler(server, respond):
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def send(self, status, headers=None, body=b""):
-            self.send_response(status)
-            for k, v in (headers or {}).items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
+    class Handler(QuietHandler):
         def do_GET(self):
             server.record(self)
             respond(self)
@@ -90,7 +75,7 @@ class Recorder(_Base):
             resp = conn.getresponse()
             body = resp.read()
             conn.close()
-            h.send(resp.status, {"Content-Type": "application/octet-stream"}, body)
+            h.send_simple(resp.status, {"Content-Type": "application/octet-stream"}, body)
 
         _Base.__init__(self, _handler(self, respond), tls)
 
@@ -108,7 +93,7 @@ class Front(_Base):
 
         def respond(h):
             if challenge:
-                h.send(401, {"WWW-Authenticate": challenge, "Content-Type": "application/json"},
+                h.send_simple(401, {"WWW-Authenticate": challenge, "Content-Type": "application/json"},
                        b'{"errors":[{"code":"UNAUTHORIZED"}]}')
                 return
             if self.users:
@@ -118,13 +103,13 @@ class Front(_Base):
                     user, _sep, password = base64.b64decode(auth[6:]).decode().partition(":")
                     ok = self.users.get(user) == password
                 if not ok:
-                    h.send(401, {"WWW-Authenticate": 'Basic realm="front"', "Content-Type": "application/json"},
+                    h.send_simple(401, {"WWW-Authenticate": 'Basic realm="front"', "Content-Type": "application/json"},
                            b'{"errors":[{"code":"UNAUTHORIZED"}]}')
                     return
             if "/blobs/sha256:" not in h.path:
-                h.send(404, {"Content-Type": "application/json"}, b'{"errors":[{"code":"NOT_FOUND"}]}')
+                h.send_simple(404, {"Content-Type": "application/json"}, b'{"errors":[{"code":"NOT_FOUND"}]}')
                 return
-            h.send(307, {"Location": "%s%s?X-Amz-Signature=%s" % (self.redirect_to, h.path, SIGNATURE)})
+            h.send_simple(307, {"Location": "%s%s?X-Amz-Signature=%s" % (self.redirect_to, h.path, SIGNATURE)})
 
         _Base.__init__(self, _handler(self, respond), tls)
 

@@ -3,6 +3,24 @@ import http.server
 import threading
 
 
+class QuietHandler(http.server.BaseHTTPRequestHandler):
+    """HTTP/1.1 keep-alive, no request log on stderr, and one way to send a small complete answer."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # pylint: disable=arguments-differ
+        pass
+
+    def send_simple(self, status, headers=None, body=b""):
+        self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+
 class ThreadedServer:
     """Serves ``handler`` on 127.0.0.1 (free port) from a thread; a context manager that stops it."""
 
