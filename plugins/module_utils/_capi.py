@@ -439,6 +439,8 @@ def check_static(settings):
         raise CapiError(str(e))
     _check_node_tls(settings)
     sums = _dict(settings, "control_plane_oras_checksums")
+    if oras_registry_source(settings) and _bool(settings, "control_plane_oras_install"):
+        sums = {"amd64": "0" * 64}  # not used with the registry source; the digests are checked instead
     if sums and _bool(settings, "control_plane_oras_install"):
         # checks the checksums and the retries as the build will
         _install_oras_file(settings, sums, None, _str(settings, "control_plane_download_url") or
@@ -492,15 +494,47 @@ def _check_node_tls(settings):
     return ca, plain
 
 
+ORAS_SOURCES = ("release", "registry")
+
+
+def oras_registry_source(settings):
+    """control_plane_oras_artifact as {registry, repository, digests: {arch: sha256:HEX}}; None with the release
+    source. Accepts {repository: REG/REPO, digests: {...}} and the oras_publish role's oras_publish_result
+    ({arch: {registry, repository, digest, ...}})."""
+    if _choice(settings, "control_plane_oras_source", ORAS_SOURCES) != "registry":
+        return None
+    artifact = _dict(settings, "control_plane_oras_artifact")
+    usage = ("control_plane_oras_source is registry: control_plane_oras_artifact must be {repository: REGISTRY/REPOSITORY, "
+             "digests: {amd64: sha256:HEX, ...}} or the fact oras_publish_result of k0smotron.oci.oras_publish")
+    if "digests" in artifact or "repository" in artifact:
+        repo = artifact.get("repository")
+        if not isinstance(repo, str) or "/" not in repo or not isinstance(artifact.get("digests"), dict):
+            raise CapiError(usage)
+        registry, repository = repo.split("/", 1)
+        return {"registry": registry, "repository": repository, "digests": dict(artifact["digests"])}
+    entries = [v for v in artifact.values() if isinstance(v, dict)]
+    if not artifact or len(entries) != len(artifact) or not all("digest" in e for e in entries):
+        raise CapiError(usage)
+    places = set((e.get("registry"), e.get("repository")) for e in entries)
+    if len(places) != 1:
+        raise CapiError("control_plane_oras_artifact: the architectures name different registries or repositories "
+                        "(%s); publish them as one artifact" % ", ".join(sorted("%s/%s" % p for p in places)))
+    registry, repository = places.pop()
+    return {"registry": registry, "repository": repository,
+            "digests": dict((arch, e["digest"]) for arch, e in artifact.items())}
+
+
 def _install_oras_file(settings, checksums, script_path, download_url=""):
     ca, plain = _check_node_tls(settings)
+    source = oras_registry_source(settings)
     try:
         content = install_oras_script(_str(settings, "control_plane_oras_version"),
                                       _str(settings, "control_plane_oras_base_url"),
                                       _str(settings, "control_plane_oras_install_prefix"), checksums,
                                       _int(settings, "control_plane_oras_download_retries", 1),
                                       registry=node_registry(settings, download_url) or None,
-                                      ca_file=registry_ca_path(settings) if ca else None, plain_http=plain)
+                                      ca_file=registry_ca_path(settings) if ca else None, plain_http=plain,
+                                      source=source)
     except NodeScriptError as e:
         raise CapiError(str(e))
     return {"path": script_path, "permissions": "0755", "content": content}
@@ -518,8 +552,8 @@ def _node_content(settings, names, release_checksums, download_url):
     if _bool(settings, "control_plane_oras_install"):
         script_path = install_oras_paths(_str(settings, "control_plane_oras_install_prefix"))[0]
         version = _str(settings, "control_plane_oras_version")
-        files.append(_install_oras_file(settings, _oras_checksums(settings, version, release_checksums), script_path,
-                                        download_url))
+        sums = {} if oras_registry_source(settings) else _oras_checksums(settings, version, release_checksums)
+        files.append(_install_oras_file(settings, sums, script_path, download_url))
         pre.append("sh %s" % script_path)
     if names.secret:
         files.append({"path": DOCKER_CONFIG_PATH, "permissions": "0600",

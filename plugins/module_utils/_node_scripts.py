@@ -18,6 +18,13 @@ __metaclass__ = type
 import re
 import shlex
 
+
+def _node_fetch():
+    """plugins/module_utils/_node_fetch, imported only for the registry source: this file is also imported on its
+    own (standard library only) by tests and the demo."""
+    from ansible_collections.k0smotron.oci.plugins.module_utils import _node_fetch as node_fetch
+    return node_fetch
+
 # ORAS release assets: oras_<version>_linux_<arch>.tar.gz
 ORAS_ARCHES = ("amd64", "arm64", "armv7")
 # k0s release assets: k0s-<version>-<arch> (32-bit ARM is "arm", not "armv7")
@@ -146,6 +153,26 @@ _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 INSTALL_ORAS_LIBDIR = "lib/k0smotron-oci"
 
 
+def _registry_source_checksums(source, ca_file, retries):
+    """{arch: hex} from a registry source's digests, every value checked as oci_blob_fetch will."""
+    if not isinstance(source, dict) or not isinstance(source.get("digests"), dict) or not source["digests"]:
+        raise NodeScriptError("control_plane_oras_artifact must give the registry, the repository and at least one "
+                              "digest ({repository: REG/REPO, digests: {amd64: sha256:HEX}}, or oras_publish_result)")
+    node_fetch = _node_fetch()
+    sums = {}
+    for arch, digest in source["digests"].items():
+        if arch not in ORAS_ARCHES:
+            raise NodeScriptError("control_plane_oras_artifact: %r is not an ORAS release arch (%s)"
+                                  % (arch, ", ".join(ORAS_ARCHES)))
+        try:
+            node_fetch.validate(source.get("registry"), source.get("repository"), digest, "/tmp/oras.tar.gz",
+                                ca_file=ca_file)
+        except node_fetch.NodeFetchError as e:
+            raise NodeScriptError("control_plane_oras_artifact (%s): %s" % (arch, e))
+        sums[arch] = digest[len("sha256:"):]
+    return sums
+
+
 def check_oras_version(version, variable="control_plane_oras_version"):
     if not isinstance(version, str) or not _ORAS_VERSION.fullmatch(version):
         raise NodeScriptError("%s must be an ORAS release version such as 1.3.0 (digits and dots, optionally "
@@ -224,24 +251,7 @@ esac
 tarball=@TARBALL@
 [ -n "$sum" ] || die "no checksum (sha256) known for $tarball; nothing installed"
 
-fetch() {
-  n=1
-  while :; do
-    rm -f "$2"
-    if command -v curl >/dev/null 2>&1; then
-      curl -fsSL --connect-timeout 30 -o "$2" "$1" && return 0
-    elif command -v wget >/dev/null 2>&1; then
-      wget -q -T 30 -O "$2" "$1" && return 0
-    else
-      die "neither curl nor wget is installed; nothing installed"
-    fi
-    [ "$n" -lt "$retries" ] || return 1
-    log "download of $1 failed (attempt $n of $retries), retrying in $((n * 2)) s"
-    sleep $((n * 2))
-    n=$((n + 1))
-  done
-}
-
+@DOWNLOAD@
 sha256() {
   if command -v sha256sum >/dev/null 2>&1; then
     sha256sum "$1" | cut -d " " -f 1
@@ -254,8 +264,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' HUP INT TERM
 
-fetch "$release_url/$tarball" "$tmp/$tarball" || die "cannot download $release_url/$tarball; nothing installed"
-actual=$(sha256 "$tmp/$tarball")
+@FETCH_STEP@actual=$(sha256 "$tmp/$tarball")
 [ "$actual" = "$sum" ] || die "checksum (sha256) mismatch for $tarball: expected $sum, got $actual; nothing installed"
 
 mkdir "$tmp/x"
@@ -273,16 +282,53 @@ log "installed ORAS $version ($arch) as $wrapper"
 """
 
 
+_RELEASE_DOWNLOAD = r"""fetch() {
+  n=1
+  while :; do
+    rm -f "$2"
+    if command -v curl >/dev/null 2>&1; then
+      curl -fsSL --connect-timeout 30 -o "$2" "$1" && return 0
+    elif command -v wget >/dev/null 2>&1; then
+      wget -q -T 30 -O "$2" "$1" && return 0
+    else
+      die "neither curl nor wget is installed; nothing installed"
+    fi
+    [ "$n" -lt "$retries" ] || return 1
+    log "download of $1 failed (attempt $n of $retries), retrying in $((n * 2)) s"
+    sleep $((n * 2))
+    n=$((n + 1))
+  done
+}
+"""
+_RELEASE_FETCH = ('fetch "$release_url/$tarball" "$tmp/$tarball" || die "cannot download $release_url/$tarball; '
+                  'nothing installed"\n')
+_REGISTRY_FETCH = (
+    "config=${DOCKER_CONFIG:-/root/.docker}/config.json\n"
+    "case $arch in\n@DIGEST_CASE@\nesac\n"
+    "log \"fetching $tarball from $oras_registry/$oras_repository@$digest\"\n"
+    "rc=0\n"
+    "oci_blob_fetch -c \"$config\" @FETCH_FLAGS@-r \"$fetch_retries\" -m 0600 -- \"$oras_registry\" \"$oras_repository\" "
+    "\"$digest\" \"$tmp/$tarball\" || rc=$?\n"
+    "[ \"$rc\" = 0 ] || die \"cannot fetch $tarball from $oras_registry/$oras_repository@$digest (oci_blob_fetch exit "
+    "$rc); nothing installed\"\n")
+
+
 def install_oras_script(version, base_url, prefix, checksums, retries, registry=None, ca_file=None,
-                        plain_http=False):
+                        plain_http=False, source=None):
     """Text of install-oras.sh: installs ORAS ``version`` from ``base_url``/vVERSION (sha256 from ``checksums``,
     {arch: hex}) as PREFIX/lib/k0smotron-oci/oras-VERSION/oras with the HOME wrapper PREFIX/bin/oras.
     ``registry``, ``ca_file``, ``plain_http``: see oras_wrapper (an installed ORAS gets its wrapper rewritten
     when they change).
+    ``source``: ``{"registry": HOST[:PORT], "repository": REPO, "digests": {arch: "sha256:HEX"}}`` takes the tarball
+    from that registry instead (``oci_blob_fetch``, curl only, the credentials of
+    ``${DOCKER_CONFIG:-/root/.docker}/config.json``, ``ca_file`` / ``plain_http`` as for the wrapper); the blob
+    digest is the tarball's sha256, so ``checksums`` is not used.
 
     Idempotent on the node, installs nothing on a failed download or checksum. Raises NodeScriptError (naming
     the control_plane variable) for a value that is not safe to put into the script."""
     check_oras_version(version)
+    if source:
+        checksums = _registry_source_checksums(source, ca_file, retries)
     check_http_url(base_url, "control_plane_oras_base_url")
     check_node_path(prefix, "control_plane_oras_install_prefix")
     for arch, hexsum in checksums.items():
@@ -320,11 +366,27 @@ def install_oras_script(version, base_url, prefix, checksums, retries, registry=
     ) % {"version": comment_text(version), "real": comment_text(real), "bindir": comment_text(bindir), "q_version": q(version),
          "q_release": q(oras_release_url(base_url, version)), "q_libdir": q(libdir), "q_bindir": q(bindir),
          "retries": retries, "q_marker": q(WRAPPER_MARKER)}
+    if source:
+        header = header.replace("# download or the checksum fails. Needs: uname, curl or wget,",
+                                "# fetch or the checksum fails. Source: the OCI registry %s (repository %s).\n"
+                                "# Needs: uname, curl," % (comment_text(source["registry"]),
+                                                           comment_text(source["repository"])))
+        header += ("oras_registry=%s\noras_repository=%s\nfetch_retries=%d\n"
+                   % (q(source["registry"]), q(source["repository"]), min(retries - 1, _node_fetch().MAX_RETRIES)))
+        flags = ("-a %s " % q(ca_file) if ca_file else "") + ("-p " if plain_http else "")
+        digest_case = "\n".join("  %s) digest=%s ;;" % (arch, q(source["digests"].get(arch, "")))
+                                 for arch in ORAS_ARCHES)
+        fetch_step = _REGISTRY_FETCH.replace("@DIGEST_CASE@", digest_case).replace("@FETCH_FLAGS@", flags)
+        download = _node_fetch().FETCH_LIBRARY.rstrip("\n") + "\n"
+    else:
+        fetch_step, download = _RELEASE_FETCH, _RELEASE_DOWNLOAD
     sum_case = "\n".join("  %s) sum=%s ;;" % (arch, q(checksums.get(arch, ""))) for arch in ORAS_ARCHES)
     body = (_INSTALL_ORAS_BODY
             .replace("@ARCH_CASE@\n", machine_arch_case())
             .replace("@SUM_CASE@", sum_case)
             .replace("@TARBALL@", q("oras_%s_linux_" % version) + "$arch.tar.gz")
+            .replace("@DOWNLOAD@", download)
+            .replace("@FETCH_STEP@", fetch_step)
             .replace("@WRAPPER@", oras_wrapper(real, version, home="/root", registry=registry, ca_file=ca_file,
                                                plain_http=plain_http)))
     return header + body

@@ -183,3 +183,89 @@ def test_private_ca_for_the_nodes_oras(render, tmp_path, oras_mirror, auth_regis
     ok = k0smotron_fetch("ok")
     assert ok.returncode == 0, ok.stderr
     assert mirror_mod.sha256_file(str(tmp_path / "ok")) == mirror_mod.sha256_file(str(blob))
+
+
+# --------------------------------------------------------------------------- ORAS from the registry alone (issue 15)
+
+DEAD_MIRROR = "http://127.0.0.1:9"  # no mirror: install-oras.sh must not need one
+
+
+@pytest.fixture(scope="module")
+def oras_tarball(oras_mirror):
+    path = os.path.join(oras_mirror.root, "v%s" % oras_mirror.version,
+                        "oras_%s_linux_%s.tar.gz" % (oras_mirror.version, ARCH))
+    return path, "sha256:" + mirror_mod.sha256_file(path)
+
+
+def _registry_install(render, tmp_path, registry_host, digest, repository="air/oras", **extra):
+    prefix = str(tmp_path / "prefix")
+    xv = {"control_plane_download_url": "oci://%s/air/k0s@%s" % (registry_host, FAKE_DIGEST),
+          "control_plane_oras_source": "registry",
+          "control_plane_oras_artifact": {"repository": "%s/%s" % (registry_host, repository), "digests": {ARCH: digest}}}
+    xv.update(extra)
+    cmds = _render_install(render, prefix, DEAD_MIRROR, **xv)
+    return prefix, cmds
+
+
+def _docker_config(tmp_path, host, password):
+    d = tmp_path / "docker"
+    d.mkdir(exist_ok=True)
+    auth = base64.b64encode(("%s:%s" % (AUTH_USER, password)).encode()).decode()
+    (d / "config.json").write_text(json.dumps({"auths": {host: {"auth": auth}}}))
+    return str(d)
+
+
+def _run_with_config(cmds, tmp_path, docker_config):
+    env = dict(_node_env(), DOCKER_CONFIG=docker_config)  # on a node: /root/.docker/config.json
+    return [subprocess.run(["/bin/sh", "-c", cmd], capture_output=True, text=True, env=env, cwd=str(tmp_path),
+                           check=False) for cmd in cmds]
+
+
+def _nothing_installed(prefix):
+    return not os.path.exists(os.path.join(prefix, "bin", "oras")) and \
+        not glob.glob(os.path.join(prefix, "lib", "k0smotron-oci", "oras-*"))
+
+
+def test_oras_from_the_registry_alone(render, tmp_path, auth_registry, run_module, oras_tarball, oras_mirror):
+    """control_plane_oras_source=registry against the TLS + htpasswd registry with a private CA
+    (control_plane_registry_ca) and config.json credentials; the mirror URL is dead. Wrong credentials fail
+    clearly with nothing installed."""
+    path, digest = oras_tarball
+    run_module("artifact_push", {"reference": "%s/air/oras:v%s" % (auth_registry.host, oras_mirror.version),
+                                 "files": [path], "username": AUTH_USER, "password": AUTH_PASSWORD,
+                                 "ca_path": auth_registry.ca["ca"]}, expect_fail=False)
+    with open(auth_registry.ca["ca"]) as f:
+        pem = f.read()
+    prefix, cmds = _registry_install(render, tmp_path, auth_registry.host, digest, control_plane_registry_ca=pem)
+    script = open(os.path.join(prefix, "lib", "k0smotron-oci", "install-oras.sh")).read()
+    assert DEAD_MIRROR not in script.replace("release_url=" + DEAD_MIRROR, "")
+
+    bad = _run_with_config(cmds, tmp_path, _docker_config(tmp_path, auth_registry.host, "wrong-password"))
+    err = "".join(r.stderr for r in bad)
+    assert bad[-1].returncode != 0 and "oci_blob_fetch exit 3" in err and "nothing installed" in err, err
+    assert "wrong-password" not in err and AUTH_PASSWORD not in err
+    assert _nothing_installed(prefix)
+
+    ok = _run_with_config(cmds, tmp_path, _docker_config(tmp_path, auth_registry.host, AUTH_PASSWORD))
+    assert all(r.returncode == 0 for r in ok), [r.stderr for r in ok]
+    assert AUTH_PASSWORD not in "".join(r.stderr + r.stdout for r in ok)
+    wrapper = os.path.join(prefix, "bin", "oras")
+    out = subprocess.run([wrapper, "version"], capture_output=True, text=True, env=_node_env(), check=False)
+    assert out.returncode == 0 and oras_mirror.version in out.stdout, out
+    again = _run_with_config(cmds, tmp_path, _docker_config(tmp_path, auth_registry.host, AUTH_PASSWORD))
+    assert "already installed" in again[-1].stderr
+
+
+def test_oras_from_the_registry_tampered_blob(render, tmp_path, proxy, run_module, oras_tarball, oras_mirror):
+    """Plain HTTP (control_plane_registry_node_plain_http) through a proxy that flips a byte of every blob: the
+    sha256 check fails, nothing is installed."""
+    path, digest = oras_tarball
+    run_module("artifact_push", {"reference": "%s/air/oras:v%s" % (proxy.host, oras_mirror.version),
+                                 "files": [path], "plain_http": True}, expect_fail=False)
+    proxy.add("GET", r"/blobs/sha256:", "corrupt", count=100)
+    prefix, cmds = _registry_install(render, tmp_path, proxy.host, digest,
+                                     control_plane_registry_node_plain_http=True)
+    results = _run_with_config(cmds, tmp_path, str(tmp_path / "no-docker-config"))
+    err = "".join(r.stderr for r in results)
+    assert results[-1].returncode != 0 and "sha256 mismatch" in err and "nothing installed" in err, err
+    assert _nothing_installed(prefix)

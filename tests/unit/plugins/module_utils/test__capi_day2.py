@@ -226,3 +226,48 @@ def test_node_tls_needs_the_oras_wrapper():
             check_static(defaults(control_plane_oras_install=False, **extra))
     # Preflight (names only) with an artifact reference still to resolve: no URL yet, no error.
     check_static(defaults(control_plane_download_url="", control_plane_registry_node_plain_http=True))
+
+
+# --------------------------------------------------------------------------- ORAS from the registry
+
+DIGESTS = {"amd64": "sha256:" + "a" * 64, "arm64": "sha256:" + "b" * 64}
+PUBLISHED = dict((arch, {"file_name": "oras_1.3.0_linux_%s.tar.gz" % arch, "digest": d, "size": 1,
+                         "registry": "reg.example.com:5000", "repository": "k0smotron/oras",
+                         "reference": "reg.example.com:5000/k0smotron/oras@" + d,
+                         "download_url": "oci://reg.example.com:5000/k0smotron/oras@" + d})
+                 for arch, d in DIGESTS.items())
+
+
+def _script(**overrides):
+    objs = _by_kind(build_objects(defaults(**overrides)))
+    (script,) = [f["content"] for f in objs["K0sControlPlane"]["spec"]["k0sConfigSpec"]["files"]
+                 if f["path"].endswith("/install-oras.sh")]
+    return script
+
+
+@pytest.mark.parametrize("artifact", [{"repository": "reg.example.com:5000/k0smotron/oras", "digests": DIGESTS},
+                                      PUBLISHED])
+def test_oras_registry_source(artifact):
+    script = _script(control_plane_oras_source="registry", control_plane_oras_artifact=artifact,
+                     control_plane_oras_checksums={}, control_plane_registry_ca=PEM)
+    assert "oras_registry=reg.example.com:5000\noras_repository=k0smotron/oras\n" in script
+    assert "  amd64) digest=sha256:%s ;;" % ("a" * 64) in script and "  armv7) digest='' ;;" in script
+    assert "  arm64) sum=%s ;;" % ("b" * 64) in script  # the blob digest is the tarball's sha256
+    assert "oci_blob_fetch() {" in script or "oci_blob_fetch()" in script
+    assert "-a /usr/local/lib/k0smotron-oci/registry-ca.pem" in script
+    assert "curl -fsSL" not in script and "wget" not in script.split("oci_blob_fetch")[0]
+    # The release source is unchanged.
+    assert "oci_blob_fetch" not in _script()
+
+
+@pytest.mark.parametrize("artifact, needle", [
+    ({}, "control_plane_oras_artifact must be"),
+    ({"repository": "no-registry", "digests": DIGESTS}, "control_plane_oras_artifact must be"),
+    ({"repository": "reg.example.com/x", "digests": {"amd64": "sha256:abc"}}, "control_plane_oras_artifact \\(amd64\\)"),
+    ({"repository": "reg.example.com/x", "digests": {"x86_64": DIGESTS["amd64"]}}, "not an ORAS release arch"),
+    ({"repository": "reg.example.com/X;id", "digests": DIGESTS}, "control_plane_oras_artifact \\(amd64\\)"),
+    (dict(PUBLISHED, arm64=dict(PUBLISHED["arm64"], repository="other/oras")), "different registries or repositories"),
+])
+def test_oras_registry_source_refused(artifact, needle):
+    with pytest.raises(CapiError, match=needle):
+        check_static(defaults(control_plane_oras_source="registry", control_plane_oras_artifact=artifact))
