@@ -9,6 +9,7 @@ tarball.
 """
 import base64
 import glob
+import hashlib
 import json
 import os
 import re
@@ -130,8 +131,13 @@ def test_seed_example(render, k0s_artifact, api_version):
     assert AUTH_PASSWORD not in proc.stdout
     assert base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode() not in proc.stdout
     assert_valid(out)
+    (secret_key,) = [k for k in objs if k.startswith("Secret/")]
+    secret = objs[secret_key]
+    # The name carries the first 8 hex digits of the sha256 of the docker config (rotation, issue 15).
+    config_text = base64.b64decode(secret["data"][".dockerconfigjson"])
+    secret_name = "aws-test-registry-credentials-" + hashlib.sha256(config_text).hexdigest()[:8]
     assert sorted(objs) == ["AWSCluster/aws-test", "AWSMachineTemplate/aws-test", "Cluster/aws-test",
-                            "K0sControlPlane/aws-test", "Secret/aws-test-registry-credentials"]
+                            "K0sControlPlane/aws-test", "Secret/" + secret_name]
 
     kcp = objs["K0sControlPlane/aws-test"]
     assert kcp["apiVersion"] == "controlplane.cluster.x-k8s.io/" + api_version
@@ -153,10 +159,9 @@ def test_seed_example(render, k0s_artifact, api_version):
     assert script["path"] == "/usr/local/lib/k0smotron-oci/install-oras.sh" and script["permissions"] == "0755"
     assert "tarball=oras_%s_linux_$arch.tar.gz" % MIRROR_VERSION[0] in script["content"]
     assert config == {"path": "/root/.docker/config.json", "permissions": "0600",
-                      "contentFrom": {"secretRef": {"name": "aws-test-registry-credentials", "key": ".dockerconfigjson"}}}
+                      "contentFrom": {"secretRef": {"name": secret_name, "key": ".dockerconfigjson"}}}
     assert "DOCKER_CONFIG" not in json.dumps(ks)
 
-    secret = objs["Secret/aws-test-registry-credentials"]
     assert secret["type"] == "kubernetes.io/dockerconfigjson"
     assert secret["metadata"]["namespace"] == "default"
     cfg = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
@@ -411,7 +416,8 @@ def test_layout_switch_removes_the_other_layout(render, tmp_path):
           "control_plane_registry_username": AUTH_USER, "control_plane_registry_password": AUTH_PASSWORD}
     dummy, dummy, objs = render(dict(xv, control_plane_output_layout="files"), out=out)
     files = sorted(os.listdir(out))
-    assert "00-secret-aws-test-registry-credentials.yaml" in files and len(files) == 6
+    assert [f for f in files if re.fullmatch(r"00-secret-aws-test-registry-credentials-[0-9a-f]{8}[.]yaml", f)] \
+        and len(files) == 6
     dummy, dummy, single = render(dict(xv, control_plane_output_layout="single"), out=out)
     assert sorted(os.listdir(out)) == ["README.md", "aws-test.yaml"]
     assert single == objs
