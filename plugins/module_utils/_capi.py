@@ -276,8 +276,8 @@ def artifact_version_check(k0s_version, annotations=None, tag=None, reference=""
     else:
         return ("unknown", "%s carries no k0s version (no %s annotation, and no tag like v1.34.1-k0s.0), so the "
                            "role cannot check that it holds k0s %s (control_plane_k0s_version). Publish with "
-                           "k0smotron.oci.k0s_publish, which writes the annotation." % (where, VERSION_ANNOTATION,
-                                                                                         k0s_version))
+                           "k0smotron.oci.k0s_publish, which writes the annotation."
+                % (where, VERSION_ANNOTATION, k0s_version))
     if _same_k0s_version(found, k0s_version):
         return ("ok", "%s holds k0s %s (%s)" % (where, found, source))
     return ("mismatch", "%s holds k0s %s (%s), but control_plane_k0s_version is %s. K0sControlPlane.spec.version "

@@ -25,6 +25,7 @@ def _node_fetch():
     from ansible_collections.k0smotron.oci.plugins.module_utils import _node_fetch as node_fetch
     return node_fetch
 
+
 # ORAS release assets: oras_<version>_linux_<arch>.tar.gz
 ORAS_ARCHES = ("amd64", "arm64", "armv7")
 # k0s release assets: k0s-<version>-<arch> (32-bit ARM is "arm", not "armv7")
@@ -120,8 +121,10 @@ def oras_wrapper(real_binary, version, home="", registry=None, ca_file=None, pla
             "  elif [ \"$ours\" = 1 ]; then\n"
             "    a1=$1; a2=$2; shift 2; set -- \"$a1\" \"$a2\" %(flags)s \"$@\"\n"
             "  fi\n"
-            "fi\n") % {"registry": comment_text(registry), "comment": comment_text(flags),
-                        "q_registry": shlex.quote(registry), "flags": flags}
+            "fi\n")
+        registry_part = registry_part % {"registry": comment_text(registry), "comment": comment_text(flags),
+                                         "q_registry": shlex.quote(registry), "flags": flags}
+    real = shlex.quote(real_binary)
     return ("#!/bin/sh\n"
             "# %s (ORAS CLI %s), written by k0smotron.oci; do not edit.\n"
             "# ORAS refuses to start without HOME, and systemd units (Ignition runs k0smotron's commands\n"
@@ -131,8 +134,7 @@ def oras_wrapper(real_binary, version, home="", registry=None, ca_file=None, pla
             "  export HOME\n"
             "fi\n"
             "%s"
-            'exec %s "$@"\n') % (WRAPPER_MARKER, comment_text(version), set_home, registry_part,
-                                  shlex.quote(real_binary))
+            'exec %s "$@"\n') % (WRAPPER_MARKER, comment_text(version), set_home, registry_part, real)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -375,7 +377,7 @@ def install_oras_script(version, base_url, prefix, checksums, retries, registry=
                    % (q(source["registry"]), q(source["repository"]), min(retries - 1, _node_fetch().MAX_RETRIES)))
         flags = ("-a %s " % q(ca_file) if ca_file else "") + ("-p " if plain_http else "")
         digest_case = "\n".join("  %s) digest=%s ;;" % (arch, q(source["digests"].get(arch, "")))
-                                 for arch in ORAS_ARCHES)
+                                for arch in ORAS_ARCHES)
         fetch_step = _REGISTRY_FETCH.replace("@DIGEST_CASE@", digest_case).replace("@FETCH_FLAGS@", flags)
         download = _node_fetch().FETCH_LIBRARY.rstrip("\n") + "\n"
     else:

@@ -76,8 +76,8 @@ def host_untouched():
 
 
 def _text(res):
-    return (res.error or "") + "\n" + "\n".join((s.get("stderr") or "") + (s.get("stdout") or "")
-                                               for s in res.steps if s["ran"])
+    outputs = [(s.get("stderr") or "") + (s.get("stdout") or "") for s in res.steps if s["ran"]]
+    return (res.error or "") + "\n" + "\n".join(outputs)
 
 
 @pytest.mark.parametrize("provisioner", PROVISIONERS)

@@ -137,8 +137,8 @@ def test_secret_labels_and_selector():
         key, value = item.split("=")
         assert secret["metadata"]["labels"][key] == value
     # The hashed Secret is not among the names deleted one by one (its name depends on the content).
-    assert [o["kind"] for o in object_names(settings)] == ["AWSMachineTemplate", "AWSCluster", "K0sControlPlane",
-                                                          "Cluster"]
+    kinds = [o["kind"] for o in object_names(settings)]
+    assert kinds == ["AWSMachineTemplate", "AWSCluster", "K0sControlPlane", "Cluster"]
     assert object_names(defaults(control_plane_registry_secret_hash_suffix=False, **CREDS))[0]["metadata"]["name"] == \
         "aws-test-registry-credentials"
 
