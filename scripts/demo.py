@@ -13,7 +13,11 @@ Run it through ``bash scripts/demo.sh`` (which installs the tools first). Steps:
 5. validate the manifests strictly against the CRD schemas shipped in the collection, boot a node from
    each bootstrap object with the real tools (cloud-init 22.4; Ignition 2.14 + systemd 252 as PID 1;
    private namespaces, needs root), and check with ``oras blob fetch`` that the URL's blob is
-   byte-identical to the published file.
+   byte-identical to the published file;
+6. nodes that need only the registry: ``ansible-playbook k0smotron.oci.publish_oras`` pushes the ORAS
+   tarball into the registry, the mirror is stopped, ``k0smotron.oci.control_plane`` renders with
+   ``control_plane_oras_source: registry`` and the registry's CA as a file, and the node boots again under
+   both provisioners with the registry as its only network peer (it does not trust that CA by itself).
 
 Everything listens on 127.0.0.1 and is stopped at the end (also on Ctrl-C / SIGTERM); the registry
 password is random per run and never printed.
@@ -354,6 +358,63 @@ class Demo(object):
         self.say("    $ oras blob fetch --ca-file %s --output k0s %s" % (os.path.relpath(self.ca), ref))
         self.say("    byte-identical to the published file (%s)" % ("real k0s" if self.real else "stand-in"))
 
+    def registry_only(self):
+        """Issue 15: publish ORAS into the registry, stop the mirror, render with control_plane_oras_source=registry
+        and boot a node whose only network peer is the registry (its CA delivered as a file, not trusted by the node)."""
+        from tests.harness import bootsim
+        ok, reason = bootsim.unshare_available()
+        if not ok:
+            self.registry_only_result = "registry-only boot skipped: %s" % reason
+            self.say("    " + self.registry_only_result)
+            return
+        tarball = os.path.join(self.work, "mirror", "oras", "v%s" % self.oras_version,
+                               "oras_%s_linux_%s.tar.gz" % (self.oras_version, self.oras_arch))
+        oras_repository = "%s/k0smotron/oras" % self.registry.host
+        env = {"K0SMOTRON_OCI_USERNAME": USER, "K0SMOTRON_OCI_PASSWORD": self.password}
+        self.finish_playbook(self.start_playbook("k0smotron.oci.publish_oras", {
+            "oras_publish_version": self.oras_version,
+            "oras_publish_architectures": [self.oras_arch],
+            "oras_publish_base_url": self.oras_base_url,
+            "oras_publish_cache_dir": os.path.join(self.work, "oras-cache"),
+            "oras_publish_repository": oras_repository,
+            "oras_publish_registry_ca_path": self.ca,
+        }, "publish_oras", env=env))
+        self.mirror.stop()
+        self.mirror = None
+        self.say("    release mirror stopped: from here on the registry is the node's only network peer")
+        with open(self.ca) as f:
+            ca_pem = f.read()
+        out = os.path.join(self.out, "manifests-registry-only")
+        shutil.rmtree(out, ignore_errors=True)
+        self.finish_playbook(self.start_playbook("k0smotron.oci.control_plane", {
+            "control_plane_output_dir": out,
+            "control_plane_api_version": "v1beta2",
+            "control_plane_download_url": self.url,
+            "control_plane_registry_username": USER,
+            "control_plane_registry_password": self.password,
+            "control_plane_registry_ca_path": self.ca,
+            "control_plane_registry_ca": ca_pem,
+            "control_plane_oras_version": self.oras_version,
+            "control_plane_oras_base_url": self.oras_base_url,  # the stopped mirror: must not be needed
+            "control_plane_oras_source": "registry",
+            "control_plane_oras_artifact": {"repository": oras_repository,
+                                            "digests": {self.oras_arch: "sha256:" + mirror_mod.sha256_file(tarball)}},
+            "control_plane_aws_ssh_key_name": "demo",
+        }, "control_plane_registry_only"))
+        lines = []
+        for provisioner in ("cloud-init", "ignition"):
+            # No ca_files: the node does not trust the registry's CA; the role's CA file and the oras wrapper do.
+            for r in bootsim.simulate_rendered_dir(out, provisioner=provisioner, timeout=60):
+                lines.append("%s/%s (%s): %s" % (r.kind, r.name, provisioner, r.verdict()))
+                self.say("    " + lines[-1])
+                if not r.ok or r.k0s_sha256 != self.published_sha256:
+                    raise DemoError("registry-only boot failed:\n%s" % r.report())
+        if not lines:
+            raise DemoError("no bootstrap object in %s" % out)
+        self.registry_only_result = ("node's only network peer was the registry (ORAS and k0s from %s, mirror "
+                                     "stopped): %d boots ok" % (self.registry.host, len(lines)))
+        self.say("    " + self.registry_only_result)
+
     # ------------------------------------------------------------------ main
     def run(self):
         self.prepare()
@@ -364,6 +425,8 @@ class Demo(object):
         self.step("validate the rendered manifests (CRD schemas shipped in the collection)", self.validate)
         self.step("boot a node from each bootstrap object with the real cloud-init, Ignition and systemd", self.boot)
         self.step("fetch the blob back with the ORAS CLI", self.fetch_back)
+        self.step("nodes that need only the registry: publish ORAS into it, stop the mirror, render with "
+                  "control_plane_oras_source=registry, boot", self.registry_only)
         total = time.time() - self.started
         lines = [
             "",
@@ -376,6 +439,7 @@ class Demo(object):
         ] + ["  %s" % os.path.join(os.path.relpath(self.manifests), f) for f in self.files] + [
             "schema validation: %s" % self.schema_result,
             "boot simulation: %s" % self.boot_result,
+            "registry only: %s" % self.registry_only_result,
             "node scratch prefix: %s" % os.path.relpath(self.node),
             "logs: %s" % os.path.relpath(self.logs),
             "timings: " + ", ".join("%s %.1f s" % (t.split(" (")[0], s) for t, s in self.timings),

@@ -4,7 +4,8 @@
 #   K0S_BINARY=/path/to/k0s-v1.34.1+k0s.0-amd64 bash scripts/demo.sh   # publish a real k0s release file
 # Installs the tools (scripts/setup.sh), then runs scripts/demo.py: a local TLS registry and release
 # mirror on 127.0.0.1, ansible-playbook k0smotron.oci.site and k0smotron.oci.node, schema validation,
-# a node bootstrap simulation. Output in ./demo-output (or --output DIR). Nothing is left running.
+# boots with the real cloud-init, Ignition and systemd, then a node whose only peer is the registry.
+# Output in ./demo-output (or --output DIR). Nothing is left running.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 bash "$ROOT/scripts/setup.sh"

@@ -52,6 +52,10 @@ def test_demo_succeeds_and_prints_the_url(demo):
     # as root (CI) the demo boots with the real cloud-init, Ignition and systemd; it may only skip elsewhere
     assert p.stdout.count("node booted with the real tools: k0s installed, sha256 verified") >= 2 or \
         (os.geteuid() != 0 and "node bootstrap simulation skipped:" in p.stdout), p.stdout[-3000:]
+    # issue 15: a second pair of boots with the release mirror stopped, ORAS and k0s from the registry alone
+    assert "release mirror stopped" in p.stdout, p.stdout[-3000:]
+    assert "registry only: node's only network peer was the registry" in p.stdout and "2 boots ok" in p.stdout or \
+        (os.geteuid() != 0 and "registry-only boot skipped:" in p.stdout), p.stdout[-3000:]
 
 
 def test_demo_leaves_nothing_running_and_prints_no_secret(demo):
