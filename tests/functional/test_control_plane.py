@@ -365,6 +365,19 @@ def test_null_in_objects_refused(render):
     assert "holds a null value" in proc.stdout
 
 
+def test_objects_validated_against_the_shipped_schemas(render):
+    """A files entry with a key the CRD does not know (what the API server would prune) fails the run."""
+    extra = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+             "control_plane_oras_checksums": {"amd64": "0" * 64},
+             "control_plane_extra_files": [{"path": "/etc/motd", "content": "hi", "permissions": "0644", "owner": "root"}]}
+    proc, dummy, objs = render(extra, expect_ok=False)
+    assert proc.returncode != 0 and objs == {}
+    assert "do not match the CRD schemas" in proc.stdout
+    assert "K0sControlPlane/aws-test" in proc.stdout and "files[1].owner" in proc.stdout, proc.stdout[-3000:]
+    proc, dummy, objs = render(dict(extra, control_plane_validate=False))
+    assert "K0sControlPlane/aws-test" in objs
+
+
 # --------------------------------------------------------------------------- issue 12 items 9-12
 
 def test_characters_outside_bmp_survive(render):

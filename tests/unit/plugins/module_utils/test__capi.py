@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """The control_plane objects built as data: golden files for every variant, and the input checks.
 
-Golden files: tests/unit/plugins/module_utils/golden/capi/<variant>.yaml, written with the role's dumper.
+Golden files: tests/unit/plugins/module_utils/golden/capi/<variant>.golden, written with the role's dumper
+(multi-document YAML; not named .yaml, because sanity's yamllint wants one document per YAML file).
 After an intended change, regenerate them with K0SMOTRON_OCI_UPDATE_GOLDEN=1 and review the diff.
 """
 from __future__ import absolute_import, division, print_function
@@ -96,7 +97,7 @@ VARIANTS = {
 
 
 def _golden(name, text):
-    path = os.path.join(GOLDEN, name + ".yaml")
+    path = os.path.join(GOLDEN, name + ".golden")
     if os.environ.get("K0SMOTRON_OCI_UPDATE_GOLDEN"):
         with open(path, "w") as f:
             f.write(text)
