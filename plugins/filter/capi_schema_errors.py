@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: capi_schema_errors
 short_description: Validate Cluster API objects strictly against the CRD schemas shipped in the collection
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Checks each object against the schema of its C(apiVersion) and C(kind), offline, with no
     Kubernetes API server and no Python library beyond the standard library.

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: control_plane_artifact_version
 short_description: Compare the k0s version of a k0s artifact with the version a cluster asks for
-version_added: 1.1.0
+version_added: 0.2.0
 description:
   - The artifact's k0s version is its manifest annotation C(org.opencontainers.image.version) (written by
     C(k0smotron.oci.k0s_publish)), else its tag when the tag looks like a version (C(v1.34.1-k0s.0)).

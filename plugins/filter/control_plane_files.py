@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: control_plane_files
 short_description: Lay out Cluster API objects as the YAML files the control_plane role writes
-version_added: 1.1.0
+version_added: 0.2.0
 description:
   - Turns the result of P(k0smotron.oci.control_plane_objects#filter) into files - one per object named
     C(NN-kind-name.yaml) (NN orders them as they are applied), or one C(CLUSTER.yaml) holding all of them.

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: control_plane_objects
 short_description: Build the Cluster API objects of a k0smotron cluster with an oci:// k0s download
-version_added: 1.1.0
+version_added: 0.2.0
 description:
   - Builds, in apply order, the objects the C(k0smotron.oci.control_plane) role renders or applies -
     C(Secret) (registry credentials), C(AWSMachineTemplate) (controllers, workers), C(AWSCluster),

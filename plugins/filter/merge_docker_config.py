@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: merge_docker_config
 short_description: Merge registry credentials into an existing docker config.json
-version_added: 1.1.0
+version_added: 0.2.0
 description:
   - Top-level keys of the new config replace those of the existing one; C(auths) entries are merged per
     registry (the new entry wins), so logins to other registries stay.

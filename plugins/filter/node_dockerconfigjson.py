@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: node_dockerconfigjson
 short_description: The docker config.json a node gets, copied from a docker config for one registry
-version_added: 1.1.0
+version_added: 0.2.0
 description:
   - 'Copies the inline C(auths) entry of one registry from a docker config into C({"auths": {"REGISTRY": ENTRY}})
     and returns it as JSON text, for example for the C(.dockerconfigjson) of a Secret mounted on k0smotron nodes.'

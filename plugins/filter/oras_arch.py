@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: oras_arch
 short_description: Map a machine architecture to the architecture of the ORAS release assets
-version_added: 1.1.0
+version_added: 0.2.0
 description:
   - Maps a machine name as C(uname -m) or Ansible's C(ansible_facts.architecture) report it (C(x86_64),
     C(aarch64), C(armv7l), ...) to the architecture in the ORAS release asset names

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: oras_wrapper
 short_description: Text of the C(oras) wrapper script that sets HOME when it is unset
-version_added: 1.1.0
+version_added: 0.2.0
 description:
   - Returns a C(/bin/sh) script that sets C(HOME) when it is unset, then execs the real ORAS binary.
   - ORAS refuses to start without C(HOME) ("failed to get user home directory"), and systemd units, such

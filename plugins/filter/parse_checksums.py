@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: parse_checksums
 short_description: Read a release checksum list (sha256sum output) into a dict
-version_added: 1.1.0
+version_added: 0.2.0
 description:
   - Parses the checksum lists that k0s (C(sha256sums.txt), lines C(<hex> *<asset>)) and ORAS
     (C(oras_<version>_checksums.txt), lines C(<hex>  <asset>)) publish next to their release assets.

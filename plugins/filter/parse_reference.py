@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: parse_reference
 short_description: Check an OCI reference and split it into registry, repository, tag and digest
-version_added: 1.1.0
+version_added: 0.2.0
 description:
   - Validates C(REGISTRY/REPOSITORY[:TAG][@sha256:<64 hex>]) with the parser the modules use, and fails with
     a message that says what is wrong (no registry host, a scheme such as C(oci://), an uppercase repository,

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: to_k8s_yaml
 short_description: Write Kubernetes objects as readable YAML (multi-line text as literal blocks)
-version_added: 1.1.0
+version_added: 0.2.0
 description:
   - Dumps data as YAML for people and for line-by-line diffs in Git. Multi-line strings (scripts, configs)
     become literal blocks (C(|)); keys keep their order; no anchors or aliases; characters outside the basic

@@ -97,7 +97,7 @@ state:
     written, and the returned C(mode), C(owner) and C(group) describe that file.
   returned: success and O(dest) exists
   type: str
-  version_added: 1.1.0
+  version_added: 0.2.0
 download_url:
   description: The blob as an C(oci://) URL.
   returned: success

@@ -37,7 +37,7 @@ def installed(tmp_path_factory):
                        capture_output=True, text=True, env=clean, check=False)
     assert b.returncode == 0, b.stdout + b.stderr
     (tarball,) = glob.glob(str(out / "k0smotron-oci-*.tar.gz"))
-    # --force: ansible-galaxy skips the install when it sees k0smotron.oci 0.1.0 on another configured path.
+    # --force: ansible-galaxy skips the install when it sees the same k0smotron.oci version on another configured path.
     i = subprocess.run([galaxy, "collection", "install", "--no-deps", "--offline", "--force", "-p", str(inst), tarball],
                        cwd=str(work), capture_output=True, text=True, env=clean, check=False)
     assert i.returncode == 0, i.stdout + i.stderr
