@@ -217,6 +217,25 @@ def oras_checksums_file(version):
     return "oras_%s_checksums.txt" % version
 
 
+def oras_release(base_url, version, checksums_url="", arches=ORAS_ARCHES):
+    """Where an ORAS release's assets are, laid out like the upstream release pages (or a mirror of them):
+    ``<base>/v<version>/oras_<version>_linux_<arch>.tar.gz`` and ``.../oras_<version>_checksums.txt``.
+    A leading ``v`` on the version is dropped; ``checksums_url`` (when given) wins over the layout."""
+    version = str(version)
+    if version.startswith("v"):
+        version = version[1:]
+    release_url = oras_release_url(base_url, version)
+    assets = dict((arch, oras_tarball(version, arch)) for arch in arches)
+    return {
+        "version": version,
+        "release_url": release_url,
+        "checksums_file": oras_checksums_file(version),
+        "checksums_url": checksums_url or "%s/%s" % (release_url, oras_checksums_file(version)),
+        "assets": assets,
+        "urls": dict((arch, "%s/%s" % (release_url, name)) for arch, name in assets.items()),
+    }
+
+
 _INSTALL_ORAS_BODY = r"""
 log() { echo "install-oras: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

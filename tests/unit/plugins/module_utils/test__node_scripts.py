@@ -15,6 +15,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import
     WRAPPER_MARKER,
     machine_arch_case,
     oras_arch,
+    oras_release,
     oras_wrapper,
 )
 
@@ -114,3 +115,19 @@ def test_oras_wrapper_unchanged_without_flags():
     assert "case" not in oras_wrapper("/x/oras", "1.3.0")
     with pytest.raises(NodeScriptError, match="host\\[:port\\]"):
         oras_wrapper("/x/oras", "1.3.0", registry="reg.example.com/path", plain_http=True)
+
+
+@pytest.mark.parametrize("base, version, checksums_url, expected_checksums", [
+    ("https://github.com/oras-project/oras/releases/download", "1.3.0", "",
+     "https://github.com/oras-project/oras/releases/download/v1.3.0/oras_1.3.0_checksums.txt"),
+    ("http://127.0.0.1:8080/oras/", "v1.2.3", "", "http://127.0.0.1:8080/oras/v1.2.3/oras_1.2.3_checksums.txt"),
+    ("http://m/oras", "1.3.0", "http://other/sums.txt", "http://other/sums.txt"),
+])
+def test_oras_release_layout(base, version, checksums_url, expected_checksums):
+    release = oras_release(base, version, checksums_url=checksums_url)
+    plain = version.lstrip("v")
+    assert release["version"] == plain
+    assert release["checksums_url"] == expected_checksums
+    assert sorted(release["assets"]) == sorted(ORAS_ARCHES)
+    assert release["assets"]["armv7"] == "oras_%s_linux_armv7.tar.gz" % plain
+    assert release["urls"]["arm64"] == "%s/v%s/oras_%s_linux_arm64.tar.gz" % (base.rstrip("/"), plain, plain)
