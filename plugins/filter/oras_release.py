@@ -22,9 +22,13 @@ options:
     type: str
     required: true
   version:
-    description: The ORAS version; a leading C(v) is dropped.
+    description: The ORAS version, such as C(1.3.0) (no leading C(v)); anything else fails, naming O(variable).
     type: str
     required: true
+  variable:
+    description: The variable that holds the version, for the error message.
+    type: str
+    default: the ORAS version
   checksums_url:
     description: A checksums file URL that wins over the layout's.
     type: str
@@ -45,7 +49,7 @@ _value:
   type: dict
   contains:
     version:
-      description: The version without a leading C(v).
+      description: The version.
       type: str
     release_url:
       description: C(<base>/v<version>).
@@ -64,9 +68,18 @@ _value:
       type: dict
 """
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import oras_release
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import NodeScriptError, oras_release
+
+
+def _oras_release(base_url, version, checksums_url="", variable="the ORAS version"):
+    try:
+        return oras_release(base_url, version, checksums_url=checksums_url, variable=variable)
+    except NodeScriptError as e:
+        raise AnsibleFilterError("k0smotron.oci.oras_release: %s" % e)
 
 
 class FilterModule(object):
     def filters(self):
-        return {"oras_release": oras_release}
+        return {"oras_release": _oras_release}

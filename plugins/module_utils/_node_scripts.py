@@ -217,13 +217,12 @@ def oras_checksums_file(version):
     return "oras_%s_checksums.txt" % version
 
 
-def oras_release(base_url, version, checksums_url="", arches=ORAS_ARCHES):
+def oras_release(base_url, version, checksums_url="", variable="the ORAS version", arches=ORAS_ARCHES):
     """Where an ORAS release's assets are, laid out like the upstream release pages (or a mirror of them):
     ``<base>/v<version>/oras_<version>_linux_<arch>.tar.gz`` and ``.../oras_<version>_checksums.txt``.
-    A leading ``v`` on the version is dropped; ``checksums_url`` (when given) wins over the layout."""
-    version = str(version)
-    if version.startswith("v"):
-        version = version[1:]
+    The version must be an ORAS release version (NodeScriptError names ``variable``); ``checksums_url`` (when
+    given) wins over the layout."""
+    check_oras_version(version, variable)
     release_url = oras_release_url(base_url, version)
     assets = dict((arch, oras_tarball(version, arch)) for arch in arches)
     return {

@@ -277,3 +277,15 @@ def test_invalid_download_url_is_rejected_before_anything_happens(ansible_playbo
     assert res.returncode != 0
     assert "oci://" in last_failure(res.stdout)
     assert os.listdir(str(prefix / "root")) == []
+
+
+@pytest.mark.parametrize("version", ["v1.3.0", "1.3.0\n", "1.3.0;id"])
+def test_bad_oras_version_is_rejected_before_anything_happens(ansible_playbook, auth_registry, oras_mirror,
+                                                              pushed, prefix, version):
+    """The oras role checks oras_version with the same rule as install-oras.sh (full match, no trailing newline)."""
+    xv = node_vars(prefix, auth_registry, oras_mirror, pushed, method="oras", oras_version=version)
+    res = ansible_playbook("k0smotron.oci.node", extra_vars=xv)
+    assert res.returncode != 0
+    assert "oras_version must be an ORAS release version" in last_failure(res.stdout), res.stdout[-3000:]
+    assert os.listdir(str(prefix / "root")) == []
+    assert not (prefix / "bin" / "oras").exists()

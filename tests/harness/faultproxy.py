@@ -95,7 +95,7 @@ class FaultProxy(ThreadedServer):
                     if rule.retry_after is not None:
                         headers["Retry-After"] = str(rule.retry_after)
                     self.send_simple(rule.status, headers,
-                                      rule.body or b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}')
+                                     rule.body or b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}')
                     return
                 if self.path.startswith("/token"):
                     self._token()

@@ -94,7 +94,7 @@ class Front(_Base):
         def respond(h):
             if challenge:
                 h.send_simple(401, {"WWW-Authenticate": challenge, "Content-Type": "application/json"},
-                       b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+                              b'{"errors":[{"code":"UNAUTHORIZED"}]}')
                 return
             if self.users:
                 auth = h.headers.get("Authorization", "")
@@ -104,7 +104,7 @@ class Front(_Base):
                     ok = self.users.get(user) == password
                 if not ok:
                     h.send_simple(401, {"WWW-Authenticate": 'Basic realm="front"', "Content-Type": "application/json"},
-                           b'{"errors":[{"code":"UNAUTHORIZED"}]}')
+                                  b'{"errors":[{"code":"UNAUTHORIZED"}]}')
                     return
             if "/blobs/sha256:" not in h.path:
                 h.send_simple(404, {"Content-Type": "application/json"}, b'{"errors":[{"code":"NOT_FOUND"}]}')

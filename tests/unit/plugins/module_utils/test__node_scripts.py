@@ -120,14 +120,20 @@ def test_oras_wrapper_unchanged_without_flags():
 @pytest.mark.parametrize("base, version, checksums_url, expected_checksums", [
     ("https://github.com/oras-project/oras/releases/download", "1.3.0", "",
      "https://github.com/oras-project/oras/releases/download/v1.3.0/oras_1.3.0_checksums.txt"),
-    ("http://127.0.0.1:8080/oras/", "v1.2.3", "", "http://127.0.0.1:8080/oras/v1.2.3/oras_1.2.3_checksums.txt"),
+    ("http://127.0.0.1:8080/oras/", "1.2.3-rc.1", "", "http://127.0.0.1:8080/oras/v1.2.3-rc.1/oras_1.2.3-rc.1_checksums.txt"),
     ("http://m/oras", "1.3.0", "http://other/sums.txt", "http://other/sums.txt"),
 ])
 def test_oras_release_layout(base, version, checksums_url, expected_checksums):
     release = oras_release(base, version, checksums_url=checksums_url)
-    plain = version.lstrip("v")
+    plain = version
     assert release["version"] == plain
     assert release["checksums_url"] == expected_checksums
     assert sorted(release["assets"]) == sorted(ORAS_ARCHES)
     assert release["assets"]["armv7"] == "oras_%s_linux_armv7.tar.gz" % plain
     assert release["urls"]["arm64"] == "%s/v%s/oras_%s_linux_arm64.tar.gz" % (base.rstrip("/"), plain, plain)
+
+
+@pytest.mark.parametrize("version", ["v1.3.0", "1.3.0\n", "1.3", "1.3.0;id", ""])
+def test_oras_release_refuses_a_bad_version(version):
+    with pytest.raises(NodeScriptError, match="oras_version must be an ORAS release version"):
+        oras_release("https://example.com", version, variable="oras_version")
