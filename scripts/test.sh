@@ -69,6 +69,7 @@ stage_build() {
   ansible_doc_all "$inst" module plugins/modules &&
   ansible_doc_all "$inst" filter plugins/filter &&
   ansible_doc_all "$inst" lookup plugins/lookup &&
+  ansible_doc_all "$inst" test plugins/test &&
   for r in "$COLL"/roles/*/; do
     ANSIBLE_COLLECTIONS_PATH="$inst" ansible-doc -t role "k0smotron.oci.$(basename "$r")" >/dev/null || return 1
   done &&

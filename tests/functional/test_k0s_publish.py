@@ -143,6 +143,13 @@ def test_bad_inputs_fail_early(ansible_playbook):
     p = ansible_playbook("k0smotron.oci.publish", extra_vars={"k0s_publish_repository": "r.example/k0s",
                                                               "k0s_publish_architectures": ["armv7"]})
     assert p.returncode != 0 and "armv7" in p.stdout
+    # Full match: a trailing newline is not a version, and a checksum with one is not a sha256.
+    p = ansible_playbook("k0smotron.oci.publish", extra_vars={"k0s_publish_repository": "r.example/k0s",
+                                                              "k0s_publish_version": "v1.34.1+k0s.0\n"})
+    assert p.returncode != 0 and "k0s_publish_version must be a k0s release" in p.stdout, p.stdout[-3000:]
+    p = ansible_playbook("k0smotron.oci.publish", extra_vars={"k0s_publish_repository": "r.example/k0s",
+                                                              "k0s_publish_checksums": {"amd64": "a" * 64 + "\n"}})
+    assert p.returncode != 0 and "k0s_publish_checksums an arch to 64 hex digits" in p.stdout, p.stdout[-3000:]
 
 
 def test_site_check_real_idempotent(ansible_playbook, auth_registry, k0s_release, oras_mirror, tmp_path):

@@ -182,8 +182,10 @@ def test_local_files_and_checksums_need_no_network(ansible_playbook, registry, o
     ({"oras_publish_tag": "+bad"}, "option oras_publish_tag"),
     ({"oras_publish_version": "latest"}, "oras_publish_version must be an ORAS release"),
     ({"oras_publish_checksums": {"amd64": "abc"}}, "oras_publish_checksums an arch to 64 hex digits"),
+    ({"oras_publish_checksums": {"amd64": "a" * 64 + "\n"}}, "oras_publish_checksums an arch to 64 hex digits"),
+    ({"oras_publish_version": "1.3.0\n"}, "oras_publish_version must be an ORAS release"),
     ({"oras_publish_architectures": ["riscv64"]}, "oras_publish_architectures"),
-], ids=["repository", "repository-tag", "tag", "version", "checksum", "arch"])
+], ids=["repository", "repository-tag", "tag", "version", "checksum", "checksum-newline", "version-newline", "arch"])
 def test_preflight(ansible_playbook, registry, overrides, message, tmp_path):
     extra = {"oras_publish_repository": registry.host + "/pre/oras", "oras_publish_base_url": "http://127.0.0.1:9",
              "oras_publish_cache_dir": str(tmp_path / "cache")}
