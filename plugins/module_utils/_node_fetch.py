@@ -22,7 +22,12 @@ __metaclass__ = type
 import re
 import shlex
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference, ReferenceError, validate_digest
+from ansible_collections.k0smotron.oci.plugins.module_utils._reference import (
+    Reference,
+    ReferenceError,
+    is_registry_host,
+    validate_digest,
+)
 
 FETCH_FUNCTION = "oci_blob_fetch"
 DEFAULT_CONFIG_PATH = "/root/.docker/config.json"
@@ -535,7 +540,7 @@ def validate(registry, repository, digest, dest, config_path=DEFAULT_CONFIG_PATH
     if not all(isinstance(v, str) and v == v.strip() for v in (registry, repository, digest)):
         raise NodeFetchError("registry, repository and digest must be strings without surrounding blanks")
     try:
-        if Reference.parse(registry + "/x", option="registry").registry != registry:
+        if not is_registry_host(registry):
             raise ReferenceError("option registry: %r is not host[:port] (no scheme, no path)" % (registry,))
         ref = Reference.parse("registry.invalid/" + repository, option="repository")
         if ref.repository != repository or ref.tag or ref.digest:

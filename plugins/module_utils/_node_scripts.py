@@ -18,12 +18,9 @@ __metaclass__ = type
 import re
 import shlex
 
-
-def _node_fetch():
-    """plugins/module_utils/_node_fetch, imported only for the registry source: this file is also imported on its
-    own (standard library only) by tests and the demo."""
-    from ansible_collections.k0smotron.oci.plugins.module_utils import _node_fetch as node_fetch
-    return node_fetch
+from ansible_collections.k0smotron.oci.plugins.module_utils import _node_fetch as node_fetch
+from ansible_collections.k0smotron.oci.plugins.module_utils._checksums import is_sha256_hex
+from ansible_collections.k0smotron.oci.plugins.module_utils._reference import is_registry_host
 
 
 # ORAS release assets: oras_<version>_linux_<arch>.tar.gz
@@ -75,7 +72,6 @@ def comment_text(value):
 
 
 # Registry host[:port] as it appears in a reference (also the case pattern the wrapper matches it with).
-_REGISTRY_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
 
 
 def oras_wrapper(real_binary, version, home="", registry=None, ca_file=None, plain_http=False):
@@ -99,7 +95,7 @@ def oras_wrapper(real_binary, version, home="", registry=None, ca_file=None, pla
         flags.append("--plain-http")
     registry_part = ""
     if flags:
-        if not isinstance(registry, str) or not _REGISTRY_HOST.fullmatch(registry):
+        if not is_registry_host(registry):
             raise NodeScriptError("the registry for the oras wrapper's --ca-file/--plain-http must be host[:port], "
                                   "got %r" % (registry,))
         flags = " ".join(flags)
@@ -150,7 +146,6 @@ _ORAS_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z]+(?:\.[0-9A-Za
 _HTTP_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~%+,:@=/-]*)?")
 # Absolute node path of plain characters (it also goes into pre-commands that must be plain lines).
 _NODE_PATH = re.compile(r"/[A-Za-z0-9._/-]+")
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 INSTALL_ORAS_LIBDIR = "lib/k0smotron-oci"
 
@@ -160,7 +155,6 @@ def _registry_source_checksums(source, ca_file, retries):
     if not isinstance(source, dict) or not isinstance(source.get("digests"), dict) or not source["digests"]:
         raise NodeScriptError("control_plane_oras_artifact must give the registry, the repository and at least one "
                               "digest ({repository: REG/REPO, digests: {amd64: sha256:HEX}}, or oras_publish_result)")
-    node_fetch = _node_fetch()
     sums = {}
     for arch, digest in source["digests"].items():
         if arch not in ORAS_ARCHES:
@@ -352,7 +346,7 @@ def install_oras_script(version, base_url, prefix, checksums, retries, registry=
     check_http_url(base_url, "control_plane_oras_base_url")
     check_node_path(prefix, "control_plane_oras_install_prefix")
     for arch, hexsum in checksums.items():
-        if arch not in ORAS_ARCHES or not isinstance(hexsum, str) or not _SHA256_HEX.fullmatch(hexsum):
+        if arch not in ORAS_ARCHES or not is_sha256_hex(hexsum):
             raise NodeScriptError("control_plane_oras_checksums must map arches (%s) to the 64 lowercase hex sha256 "
                                   "of %s (see %s); %r is not usable"
                                   % (", ".join(ORAS_ARCHES), oras_tarball(version, "<arch>"),
@@ -392,12 +386,12 @@ def install_oras_script(version, base_url, prefix, checksums, retries, registry=
                                 "# Needs: uname, curl," % (comment_text(source["registry"]),
                                                            comment_text(source["repository"])))
         header += ("oras_registry=%s\noras_repository=%s\nfetch_retries=%d\n"
-                   % (q(source["registry"]), q(source["repository"]), min(retries - 1, _node_fetch().MAX_RETRIES)))
+                   % (q(source["registry"]), q(source["repository"]), min(retries - 1, node_fetch.MAX_RETRIES)))
         flags = ("-a %s " % q(ca_file) if ca_file else "") + ("-p " if plain_http else "")
         digest_case = "\n".join("  %s) digest=%s ;;" % (arch, q(source["digests"].get(arch, "")))
                                 for arch in ORAS_ARCHES)
         fetch_step = _REGISTRY_FETCH.replace("@DIGEST_CASE@", digest_case).replace("@FETCH_FLAGS@", flags)
-        download = _node_fetch().FETCH_LIBRARY.rstrip("\n") + "\n"
+        download = node_fetch.FETCH_LIBRARY.rstrip("\n") + "\n"
     else:
         fetch_step, download = _RELEASE_FETCH, _RELEASE_DOWNLOAD
     sum_case = "\n".join("  %s) sum=%s ;;" % (arch, q(checksums.get(arch, ""))) for arch in ORAS_ARCHES)

@@ -30,6 +30,13 @@ class ReferenceError(ValueError):
     """A reference or download URL that cannot be used; the message says what to do."""
 
 
+def is_registry_host(text):
+    """``host[:port]`` as the first component of a reference: a name with a dot or a port, ``localhost``, or an
+    IPv6 address in brackets (a bare word would be read as a Docker Hub repository)."""
+    return (isinstance(text, str) and _HOST_RE.fullmatch(text) is not None
+            and ("." in text or ":" in text or text == "localhost" or text.startswith("[")))
+
+
 def validate_digest(digest, what="digest"):
     """Return ``digest`` if it is ``sha256:<64 lowercase hex>`` (or sha512), else raise ReferenceError."""
     if not isinstance(digest, str) or ":" not in digest:
@@ -130,8 +137,7 @@ class Reference:
             raise ReferenceError("option %s: %r has no registry host; expected REGISTRY/REPOSITORY[:TAG], "
                                  "e.g. registry.example.com/%s" % (option, original, text))
         registry, rest = text.split("/", 1)
-        if not (_HOST_RE.fullmatch(registry) and ("." in registry or ":" in registry or registry == "localhost"
-                                                  or registry.startswith("["))):
+        if not is_registry_host(registry):
             raise ReferenceError("option %s: %r does not start with a registry host (a name with a dot or a "
                                  "port, or localhost), e.g. registry.example.com/%s" % (option, original, text))
         digest = None

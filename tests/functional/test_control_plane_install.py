@@ -16,11 +16,13 @@ import subprocess
 
 import pytest
 
-from plugins.module_utils._node_scripts import oras_wrapper  # standard library only
 from tests.harness import mirror as mirror_mod
+from tests.harness import tools
 
 from conftest import AUTH_PASSWORD, AUTH_USER
 from test_control_plane import ARCH, FAKE_DIGEST, assert_node_rules, render  # noqa: F401 pylint: disable=unused-import
+
+oras_wrapper = tools.module_util("_node_scripts").oras_wrapper
 
 
 def _write_files(spec):

@@ -15,9 +15,10 @@ import urllib.request
 import pytest
 
 from conftest import AUTH_PASSWORD, AUTH_USER
-from plugins.module_utils._node_scripts import oras_wrapper  # standard library only
 from tests.harness import mirror as mirror_mod
 from tests.harness import tools
+
+oras_wrapper = tools.module_util("_node_scripts").oras_wrapper
 
 ARCH = tools.HOST_ARCH
 TAG = "v1.34.1-k0s.0"
