@@ -62,14 +62,11 @@ def load_config(path, required=False):
         raise DockerConfigError("cannot read docker config %s (option config_path / DOCKER_CONFIG): %s"
                                 % (path, e.strerror or e))
     try:
-        config = json.loads(data.decode("utf-8")) if data.strip() else {}
-    except ValueError as e:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError as e:
         raise DockerConfigError("docker config %s is not valid JSON (%s); fix or remove it, or set config_path"
                                 % (path, e.__class__.__name__))
-    if not isinstance(config, dict):
-        raise DockerConfigError("docker config %s must hold a JSON object ({\"auths\": ...}); fix or remove it, or set "
-                                "config_path" % path)
-    return config
+    return _config_object(text, "docker config %s" % path, "; fix or remove it, or set config_path")
 
 
 def _normalize_host(key):
@@ -171,13 +168,13 @@ def parse_config(data, source):
     return _config_object(text, source)
 
 
-def _config_object(text, source):
+def _config_object(text, source, hint=""):
     try:
         config = json.loads(text) if text else {}
     except ValueError as e:
-        raise DockerConfigError("%s is not valid JSON (%s)" % (source, e.__class__.__name__))
+        raise DockerConfigError("%s is not valid JSON (%s)%s" % (source, e.__class__.__name__, hint))
     if not isinstance(config, dict):
-        raise DockerConfigError("%s must hold a JSON object ({\"auths\": ...})" % source)
+        raise DockerConfigError("%s must hold a JSON object ({\"auths\": ...})%s" % (source, hint))
     return config
 
 
