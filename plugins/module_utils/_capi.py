@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 
+from ansible_collections.k0smotron.oci.plugins.module_utils._capi_schema import is_dns_label, is_dns_subdomain
 from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import (
     ORAS_ARCHES,
     NodeScriptError,
@@ -58,8 +59,6 @@ KIND_PREFIX = (
 _PREFIX = dict(KIND_PREFIX)
 
 # DNS-1123 label (namespaces, names used as label values) and subdomain (other object names).
-_DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
 _API_VERSION = re.compile(r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?/v[0-9]+(?:(?:alpha|beta)[0-9]+)?")
 _KIND = re.compile(r"[A-Z][A-Za-z0-9]*")
 # A pre/post-command must be one plain line: no quotes, $, %, braces, backslashes, newlines (cloud-init runs the
@@ -150,7 +149,7 @@ def _choice(settings, name, choices):
 
 def check_dns_label(value, variable):
     """A DNS-1123 label (namespaces; names that are also label values): full match, at most 63 characters."""
-    if not isinstance(value, str) or not _DNS_LABEL.fullmatch(value):
+    if not is_dns_label(value):
         raise CapiError("%s must be a DNS-1123 label: lowercase letters, digits and '-', starting and ending with a "
                         "letter or digit, at most 63 characters; got %r" % (variable, value))
     return value
@@ -158,7 +157,7 @@ def check_dns_label(value, variable):
 
 def check_dns_subdomain(value, variable):
     """A DNS-1123 subdomain (most object names): full match, at most 253 characters."""
-    if not isinstance(value, str) or len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
+    if not is_dns_subdomain(value):
         raise CapiError("%s must be a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', starting and ending "
                         "with a letter or digit, at most 253 characters; got %r" % (variable, value))
     return value

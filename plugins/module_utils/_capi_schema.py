@@ -33,9 +33,20 @@ import re
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._capi_schema_data import SCHEMAS
 
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+# Full-match patterns only (re.fullmatch): "$" would also accept a trailing newline.
+_DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def is_dns_label(value):
+    """A DNS-1123 label (namespaces, label values): at most 63 characters."""
+    return isinstance(value, str) and _DNS_LABEL.fullmatch(value) is not None
+
+
+def is_dns_subdomain(value):
+    """A DNS-1123 subdomain (most object names): at most 253 characters."""
+    return isinstance(value, str) and len(value) <= 253 and _DNS_SUBDOMAIN.fullmatch(value) is not None
 _INT_RANGES = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1)}
 
 # ObjectMeta as the collection writes it (the CRD schemas only say "type: object").
@@ -150,9 +161,9 @@ def _check_string(value, schema, where, errors):
     if "pattern" in schema and not re.search(schema["pattern"], value):
         errors.append("%s: %s does not match %r" % (where, _short(value), schema["pattern"]))
     name_rule = schema.get("x-k0smotron-pattern")
-    if name_rule and not (_DNS_SUBDOMAIN if name_rule == "subdomain" else _DNS_LABEL).match(value):
+    if name_rule and not (is_dns_subdomain if name_rule == "subdomain" else is_dns_label)(value):
         errors.append("%s: %r is not a valid DNS-1123 %s name" % (where, value, name_rule))
-    if schema.get("format") == "date-time" and not _DATE_TIME.match(value):
+    if schema.get("format") == "date-time" and not _DATE_TIME.fullmatch(value):
         errors.append("%s: %r is not an RFC 3339 date-time" % (where, value))
 
 

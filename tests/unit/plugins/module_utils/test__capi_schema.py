@@ -68,6 +68,14 @@ def wrong_name(obj):
     obj["metadata"]["name"] = "AWS_test"
 
 
+def name_with_newline(obj):
+    obj["metadata"]["name"] = "aws-test\n"
+
+
+def long_namespace(obj):
+    obj["metadata"]["namespace"] = "n" * 64
+
+
 def missing_required(obj):
     del obj["spec"]["machineTemplate"]
 
@@ -84,6 +92,8 @@ def status(obj):
     (integer_permissions, ["spec.k0sConfigSpec.files[0].permissions: must be a string, not integer 384"]),
     (null_value, ["spec.k0sConfigSpec.args: null value"]),
     (wrong_name, ["metadata.name: 'AWS_test' is not a valid DNS-1123 subdomain name"]),
+    (name_with_newline, ["metadata.name: 'aws-test\\n' is not a valid DNS-1123 subdomain name"]),
+    (long_namespace, ["metadata.namespace: longer than 63 characters", "is not a valid DNS-1123 label name"]),
     (missing_required, ["spec: missing required field 'machineTemplate'"]),
     (status, ['unknown field "status"']),
 ])
