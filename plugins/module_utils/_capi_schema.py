@@ -47,6 +47,8 @@ def is_dns_label(value):
 def is_dns_subdomain(value):
     """A DNS-1123 subdomain (most object names): at most 253 characters."""
     return isinstance(value, str) and len(value) <= 253 and _DNS_SUBDOMAIN.fullmatch(value) is not None
+
+
 _INT_RANGES = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1)}
 
 # ObjectMeta as the collection writes it (the CRD schemas only say "type: object").
