@@ -117,7 +117,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._common import regis
 from ansible_collections.k0smotron.oci.plugins.module_utils._errors import ModuleInputError
 from ansible_collections.k0smotron.oci.plugins.module_utils._files import WritebackFile, file_digest
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry import RegistryNotFoundError, client_from_params
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import RegistryNotFoundError
 
 
 PATH_INFO = ("uid", "gid", "owner", "group", "mode", "state", "secontext")
@@ -190,6 +190,10 @@ def fetch(module):
     changed = before != ref.digest
     size = os.path.getsize(target) if not changed else None
     if changed:
+        # The HTTP stack (the client, http.client, ssl, email) is loaded only when there is something to fetch:
+        # a node whose file already matches, the common re-run, pays for none of it.
+        from ansible_collections.k0smotron.oci.plugins.module_utils._registry import client_from_params
+
         client = client_from_params(p, ref)
         try:
             size = remote_size(client, ref.digest, module.check_mode)

@@ -93,9 +93,10 @@ def fake_client(monkeypatch, tmp_path):
     """Patch ``client_from_params`` wherever a module under test builds its client to hand out one FakeClient."""
     client = FakeClient()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    from ansible_collections.k0smotron.oci.plugins.module_utils import _push
-    from ansible_collections.k0smotron.oci.plugins.modules import blob_fetch, index_push
-    for mod in (_push, blob_fetch, index_push):
+    from ansible_collections.k0smotron.oci.plugins.module_utils import _push, _registry
+    from ansible_collections.k0smotron.oci.plugins.modules import index_push
+    # _push and index_push bind the name when imported; blob_fetch imports it from _registry when it fetches.
+    for mod in (_push, _registry, index_push):
         monkeypatch.setattr(mod, "client_from_params", lambda params, ref, push=False: client)
     return client
 
