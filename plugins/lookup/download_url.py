@@ -76,7 +76,7 @@ _raw:
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._common import EXPECTED_ERRORS
+from ansible_collections.k0smotron.oci.plugins.module_utils._errors import EXPECTED_ERRORS
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import params_from_options
 from ansible_collections.k0smotron.oci.plugins.module_utils._resolve import resolve
 

@@ -13,17 +13,8 @@ import copy
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import DockerConfigError
-from ansible_collections.k0smotron.oci.plugins.module_utils._reference import ReferenceError
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import RegistryError
+from ansible_collections.k0smotron.oci.plugins.module_utils._errors import EXPECTED_ERRORS
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import REGISTRY_ARG_SPEC
-
-
-class ModuleInputError(ValueError):
-    """A module option is unusable; the message names it and says what to do."""
-
-
-EXPECTED_ERRORS = (ReferenceError, RegistryError, DockerConfigError, ModuleInputError)
 
 
 def registry_module(argument_spec, **kwargs):

@@ -49,6 +49,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http impor
     MAX_SMALL_BODY,
     REDIRECTS,
     BytesBody,
+    FileBody,
     HashingFileBody,
     Response,
     RetryPolicy,
@@ -243,6 +244,14 @@ class RegistryClient:
                 self._fail(resp, what)
 
         self.policy.run(attempt)
+
+    def upload_file(self, digest, path, size):
+        """``upload_blob`` of a file, sent by the kernel (``sendfile``) from the start on every attempt."""
+        self.upload_blob(digest, FileBody(path, size))
+
+    def upload_bytes(self, digest, data):
+        """``upload_blob`` of a small blob held in memory (the empty config)."""
+        self.upload_blob(digest, BytesBody(data))
 
     def upload_blob_stream(self, path, size):
         """One pass over the file: POST an upload session, one PATCH streaming the whole file while hashing

@@ -12,7 +12,7 @@ __metaclass__ = type
 
 import os
 
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.parameters import env_fallback
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import (

@@ -85,7 +85,8 @@ index:
   type: dict
 """
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._common import ModuleInputError, registry_module, run
+from ansible_collections.k0smotron.oci.plugins.module_utils._common import registry_module, run
+from ansible_collections.k0smotron.oci.plugins.module_utils._errors import ModuleInputError
 from ansible_collections.k0smotron.oci.plugins.module_utils._oras import build_index, descriptor, digest_of, parse_platform
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference, validate_digest
 from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import OCI_INDEX

@@ -17,10 +17,11 @@ def test_bench_smoke(tmp_path):
     report = json.loads(out.read_text())
     results = report["results"]["1"]
     assert set(results) == {"push", "re-push", "resolve", "fetch"}
-    assert set(results["push"]) == {"module", "module-stream", "playbook", "oras"}
+    assert set(results["push"]) == {"module", "module-digest", "module-stream", "playbook", "oras"}
     assert set(results["re-push"]) == {"module", "module-cached", "oras"}
     for op in results.values():
         for entry in op.values():
             assert entry["median_seconds"] > 0 and entry["peak_rss_mib"] > 0
+            assert entry["median_registry_cpu_seconds"] is not None
     assert report["targets"]
     assert os.listdir(str(tmp_path)) == ["bench.json"], "the benchmark removed its temporary files"

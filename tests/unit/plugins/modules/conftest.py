@@ -37,11 +37,16 @@ class FakeClient:
         self.calls.append(("HEAD", digest))
         return len(self.blobs[digest]) if digest in self.blobs else None
 
-    def upload_blob(self, digest, body):
+    def upload_bytes(self, digest, data):
         self.calls.append(("upload", digest))
-        data = body.data if hasattr(body, "data") else open(body.path, "rb").read()
         assert sha256(data) == digest, "the registry would refuse the digest"
         self.blobs[digest] = data
+
+    def upload_file(self, digest, path, size):
+        with open(path, "rb") as f:
+            data = f.read()
+        assert len(data) == size
+        self.upload_bytes(digest, data)
 
     def upload_blob_stream(self, path, size):
         self.calls.append(("stream", path))
@@ -85,11 +90,13 @@ class FakeClient:
 
 @pytest.fixture()
 def fake_client(monkeypatch, tmp_path):
-    """Patch ``client_from_params`` in every module under test to hand out one FakeClient."""
+    """Patch ``client_from_params`` wherever a module under test builds its client to hand out one FakeClient."""
     client = FakeClient()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    from ansible_collections.k0smotron.oci.plugins.modules import artifact_push, blob_fetch, index_push
-    for mod in (artifact_push, blob_fetch, index_push):
+    from ansible_collections.k0smotron.oci.plugins.module_utils import _push, _registry
+    from ansible_collections.k0smotron.oci.plugins.modules import index_push
+    # _push and index_push bind the name when imported; blob_fetch imports it from _registry when it fetches.
+    for mod in (_push, _registry, index_push):
         monkeypatch.setattr(mod, "client_from_params", lambda params, ref, push=False: client)
     return client
 

@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.k0smotron.oci.plugins.module_utils import _push
 from ansible_collections.k0smotron.oci.plugins.module_utils._oras import EMPTY_DIGEST
 from ansible_collections.k0smotron.oci.plugins.modules import artifact_push
 
@@ -92,8 +93,8 @@ def test_inputs_fail_before_any_network_call(fake_client, run_main, files, args,
 
 
 def test_layer_result_is_the_one_builder():
-    layer = artifact_push.Layer("k0s", "/x/k0s", 3, {"org.opencontainers.image.title": "k0s"}, None, False)
-    pushed = artifact_push.layer_result("application/x", layer, "sha256:" + "a" * 64, True, 3)
+    layer = _push.Layer("k0s", "/x/k0s", 3, {"org.opencontainers.image.title": "k0s"}, None, False)
+    pushed = _push.layer_result("application/x", layer, "sha256:" + "a" * 64, True, 3)
     assert pushed.descriptor["annotations"] is pushed.result["annotations"]
     assert pushed.result == {"title": "k0s", "digest": "sha256:" + "a" * 64, "size": 3, "media_type": "application/x",
                              "annotations": {"org.opencontainers.image.title": "k0s"}, "uploaded": True}

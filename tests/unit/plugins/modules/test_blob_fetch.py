@@ -50,3 +50,9 @@ def test_sha512_file_is_recognised(fake_client, run_main, tmp_path):
     url = "oci://fake.example.com/k0s/k0s@sha512:" + hashlib.sha512(BLOB).hexdigest()
     result = run_main(blob_fetch, dict(reference=url, dest=str(tmp_path / "k0s")))
     assert result["changed"] is False and fake_client.calls == []
+
+
+def test_http_stack_loads_only_to_fetch(modules_loaded_by):
+    # A node whose file already matches (the common re-run) needs no registry client, http.client or ssl.
+    loaded = modules_loaded_by("ansible_collections.k0smotron.oci.plugins.modules.blob_fetch")
+    assert not loaded & {"http.client", "ssl", "ansible_collections.k0smotron.oci.plugins.module_utils._registry"}
