@@ -129,22 +129,16 @@ def _target(text):
 def push_layout(module):
     p = module.params
     registry, prefix = _target(p["target"])
-    clients = {}
 
-    def client_for(repository):
-        if repository not in clients:
-            clients[repository] = client_from_params(p, Reference(registry, repository), push=not module.check_mode)
-        return clients[repository]
+    def new_client(repository):
+        return client_from_params(p, Reference(registry, repository), push=not module.check_mode)
 
     try:
         layout = Layout(p["src"])
         found = images(layout, prefix)
-        results, uploaded = push_images(layout, found, client_for, module.check_mode)
+        results, uploaded = push_images(layout, found, new_client, module.check_mode)
     except (LayoutError, ReferenceError) as e:
         raise ModuleInputError("option src: %s" % e)
-    finally:
-        for client in clients.values():
-            client.close()
     for result in results:
         result["reference"] = "%s/%s:%s" % (registry, result["repository"], result["tag"])
     return dict(changed=any(r["changed"] for r in results), images=results, uploaded_bytes=uploaded,

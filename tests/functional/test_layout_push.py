@@ -34,8 +34,8 @@ def oras_json(oras, oras_env, *args):
     return json.loads(proc.stdout)
 
 
-def test_tar_is_pushed_in_place_keeping_every_digest_and_a_rerun_sends_nothing(registry, run_module, bundle, oras,
-                                                                              oras_env):
+def test_tar_is_pushed_in_place_keeping_every_digest_and_a_rerun_sends_nothing(
+        registry, run_module, bundle, oras, oras_env):
     first = push(run_module, bundle.tar, registry.host + "/first")
     assert first["changed"] is True
     by_name = dict((i["name"], i) for i in first["images"])

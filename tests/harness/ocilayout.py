@@ -14,7 +14,7 @@ import tarfile
 
 K0S_VERSION = "v1.34.1+k0s.0"
 # `k0s airgap list-images` of v1.34.1+k0s.0 with the default configuration.
-K0S_IMAGES = [
+K0S_IMAGES = (
     "quay.io/k0sproject/calico-cni:v3.29.6-0",
     "quay.io/k0sproject/calico-kube-controllers:v3.29.6-0",
     "quay.io/k0sproject/calico-node:v3.29.6-0",
@@ -25,7 +25,7 @@ K0S_IMAGES = [
     "quay.io/k0sproject/cni-node:1.8.0-k0s.0",
     "quay.io/k0sproject/metrics-server:v0.7.2-0",
     "quay.io/k0sproject/pause:3.10.1",
-]
+)
 PLATFORMS = (("linux", "amd64"), ("linux", "arm64"))
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -57,8 +57,8 @@ def _layer(files):
 
 
 class Bundle:
-    """blobs {digest: bytes} and the index.json entries, for ``images``; ``pad`` bytes make the layers bigger
-    (for the benchmark), spread over the images' own layers."""
+    """blobs {digest: bytes} and the index.json entries, for ``images``; ``pad`` incompressible bytes make the
+    layers bigger (for the benchmark), spread over the images' own layers."""
 
     def __init__(self, images=K0S_IMAGES, pad=0):
         self.blobs = {}
@@ -68,10 +68,10 @@ class Bundle:
         for name in images:
             manifests = []
             for os_name, arch in PLATFORMS:
+                seed = ("%s %s/%s" % (name, os_name, arch)).encode()
+                filler = hashlib.shake_256(seed).digest(pad // (len(images) * len(PLATFORMS))) if pad else b""
                 own, own_diff = _layer({"bin/" + name.rsplit("/", 1)[1].split(":")[0]:
-                                        ("#!/bin/sh\necho %s %s/%s\n" % (name, os_name, arch)).encode()
-                                        + hashlib.sha256(("%s%s" % (name, arch)).encode()).digest()
-                                        * (pad // 32 // max(1, len(images) * len(PLATFORMS)) + 1)})
+                                        b"#!/bin/sh\necho " + seed + b"\n" + filler})
                 config = _json({"architecture": arch, "os": os_name, "config": {},
                                 "rootfs": {"type": "layers", "diff_ids": [base_diff, own_diff]}})
                 manifest = _json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
