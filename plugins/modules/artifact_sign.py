@@ -12,7 +12,7 @@ module: artifact_sign
 short_description: Sign an artifact in a registry with a cosign key (cosign's legacy .sig tag scheme)
 version_added: 0.3.0
 description:
-  - Signs the manifest that O(reference) names, as C(cosign sign --key KEY --tlog-upload=false) does: a Simple
+  - Signs the manifest that O(reference) names, as C(cosign sign --key KEY --tlog-upload=false) does - a Simple
     Signing payload naming the manifest digest and the repository, signed with the key, stored as a layer of the
     manifest at tag C(sha256-<hex>.sig) in the same repository. C(cosign verify --key cosign.pub
     --insecure-ignore-tlog) accepts the result.

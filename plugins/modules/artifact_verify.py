@@ -18,7 +18,7 @@ description:
   - Fails, naming what failed, when the blob is in no manifest of the artifact, when the manifest has no
     signature, when no signature verifies with a trusted key, or when the signature was made for another
     manifest or repository.
-  - Reads signatures written by C(cosign sign --key) and by M(k0smotron.oci.artifact_sign). Offline: no
+  - Reads signatures written by C(cosign sign --key) and by M(k0smotron.oci.artifact_sign). Offline, no
     transparency log is consulted (the result says so).
   - Runs on the controller (it needs the Python C(cryptography) package).
 author:

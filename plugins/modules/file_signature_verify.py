@@ -14,7 +14,7 @@ version_added: 0.3.0
 description:
   - What C(cosign verify-blob --key KEY --signature FILE.sig --insecure-ignore-tlog FILE) checks, on the
     controller, without the cosign CLI. k0s releases ship such a C(.sig) for each binary, and a C(cosign.pub).
-  - A release's own C(cosign.pub) proves nothing by itself (it comes from the same place as the binary): give it
+  - A release's own C(cosign.pub) proves nothing by itself (it comes from the same place as the binary). Give it
     as O(release_key_path) and it must be one of O(trusted_keys); a new key fails with its fingerprint, so that
     it can be checked out of band and pinned.
   - Offline; no transparency log is consulted (the result says so).

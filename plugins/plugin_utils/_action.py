@@ -18,7 +18,6 @@ import copy
 import hashlib
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.parameters import env_fallback
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
@@ -26,7 +25,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._common import EXPEC
 from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import INDEX_TYPES
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry import client_from_params
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import REGISTRY_ARG_SPEC
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import REGISTRY_ARG_SPEC, SIGNING_ARG_SPEC
 from ansible_collections.k0smotron.oci.plugins.module_utils._resolve import descriptors
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._cosign import (
     CosignError,
@@ -51,14 +50,19 @@ class CollectionAction(ActionBase):
     VALIDATOR_KWARGS = {}
     REGISTRY = True
 
-    def _arguments(self):
+    def _task_args(self):
         args = self._task.args
         if get_action_args_with_defaults is not None:
             args = get_action_args_with_defaults(self._task.resolved_action, args, self._task.module_defaults,
                                                  self._templar, action_groups=self._task._parent._play._action_groups)
-        spec = copy.deepcopy(REGISTRY_ARG_SPEC) if self.REGISTRY else {}
-        spec.update(self.ARGUMENT_SPEC)
-        validated = ArgumentSpecValidator(spec, **self.VALIDATOR_KWARGS).validate(args)
+        return dict(args)
+
+    def _arguments(self, args=None, spec=None):
+        if spec is None:
+            spec = copy.deepcopy(REGISTRY_ARG_SPEC) if self.REGISTRY else {}
+            spec.update(self.ARGUMENT_SPEC)
+        validated = ArgumentSpecValidator(spec, **self.VALIDATOR_KWARGS).validate(
+            self._task_args() if args is None else args)
         if validated.error_messages:
             raise AnsibleActionFail("%s: %s" % (self._task.resolved_action, "; ".join(validated.error_messages)))
         return validated.validated_parameters
@@ -78,13 +82,40 @@ class CollectionAction(ActionBase):
         raise NotImplementedError
 
 
+class SignAfterPushAction(CollectionAction):
+    """A module that writes a manifest (artifact_push, index_push), then, when ``signing_key`` is given, a
+    cosign signature of that manifest, written on the controller. The module itself stays standard-library
+    only; the key never reaches the managed node."""
+
+    def run(self, tmp=None, task_vars=None):
+        result = ActionBase.run(self, tmp, task_vars)
+        args = self._task_args()
+        signing = dict((k, args.pop(k)) for k in list(args) if k in SIGNING_KEY_SPEC)
+        result.update(self._execute_module(module_name=self._task.resolved_action, module_args=args,
+                                           task_vars=task_vars))
+        if result.get("failed") or not signing.get("signing_key"):
+            return result
+        spec = copy.deepcopy(REGISTRY_ARG_SPEC)
+        spec.update(SIGNING_KEY_SPEC)
+        params = self._arguments(dict(signing, **dict((k, v) for k, v in args.items() if k in spec)), spec)
+        digest = result.get("manifest_digest") or result.get("index_digest")
+        ref = Reference.parse(args["reference"], option="reference")
+        try:
+            client = client_from_params(params, ref, push=not self._task.check_mode)
+            try:
+                signed = sign_manifest(client, ref.name, digest, signing_key(params), bool(self._task.check_mode))
+            finally:
+                client.close()
+        except EXPECTED_ERRORS + (CosignError, SignatureError) as e:
+            return dict(result, failed=True, msg="%s was pushed, but signing it failed: %s" % (digest, e))
+        result["signature"] = signed
+        result["changed"] = bool(result.get("changed")) or signed["changed"]
+        return result
+
+
 # Keys: each entry is PEM text or the path of a PEM file on the controller (cosign.pub, cosign.key).
 TRUSTED_KEYS_SPEC = dict(trusted_keys=dict(type="list", elements="str", required=True))
-SIGNING_KEY_SPEC = dict(
-    signing_key=dict(type="str", no_log=True),
-    signing_key_password=dict(type="str", no_log=True,
-                              fallback=(env_fallback, ["K0SMOTRON_OCI_SIGNING_KEY_PASSWORD", "COSIGN_PASSWORD"])),
-)
+SIGNING_KEY_SPEC = SIGNING_ARG_SPEC
 
 
 def _pem_or_file(entry, option):
@@ -165,8 +196,8 @@ def verify_file(path, signature_path, keys, release_key_path=None):
     digest = hashlib.sha256(data).digest() if data is not None else _sha256_of(path)
     key = verify_with_any(keys, signature, data=data, sha256=digest)
     if key is None:
+        pinned = ", ".join(k.fingerprint for k in keys)
         raise CosignError("%s: signature %s does not verify with any pinned key (%s): the file or the signature was "
-                          "changed, or it was signed with another key" % (path, signature_path,
-                                                                        ", ".join(k.fingerprint for k in keys)))
+                          "changed, or it was signed with another key" % (path, signature_path, pinned))
     return dict(path=path, sha256=binascii.hexlify(digest).decode("ascii"), key_fingerprint=key.fingerprint,
                 msg="%s: signature verified with key %s" % (path, key.fingerprint))

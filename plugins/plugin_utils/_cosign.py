@@ -116,7 +116,7 @@ def load_public_key(pem, name="the public key"):
     try:
         key = c["serialization"].load_pem_public_key(data.strip() + b"\n")
     except (ValueError, TypeError) as e:
-        raise CosignError("%s is not a PEM public key (%s)" % (name, str(e).split("\n")[0]))
+        raise CosignError("%s is not a PEM public key (%s)" % (name, str(e).split("\n", 1)[0]))
     try:
         return public_key(key)
     except CosignError as e:
@@ -246,7 +246,7 @@ _QUARTER_ROUNDS = ((0, 4, 8, 12), (5, 9, 13, 1), (10, 14, 2, 6), (15, 3, 7, 11),
 
 def _salsa20_rounds(state):
     x = list(state)
-    for _ in range(10):
+    for _double_round in range(10):
         for a, b, c, d in _QUARTER_ROUNDS:
             for dst, s1, s2, shift in ((b, a, d, 7), (c, b, a, 9), (d, c, b, 13), (a, d, c, 18)):
                 v = (x[s1] + x[s2]) & _MASK
@@ -296,7 +296,7 @@ def secretbox_open(box, nonce, key):
 # --------------------------------------------------------------------------- image signatures
 def signature_tag(manifest_digest):
     """The legacy scheme's tag for the signatures of ``manifest_digest``: ``sha256-<hex>.sig``."""
-    algorithm, _, hexpart = manifest_digest.partition(":")
+    algorithm, _colon, hexpart = manifest_digest.partition(":")
     return "%s-%s.sig" % (algorithm, hexpart)
 
 

@@ -170,4 +170,3 @@ def verify_blob_in_artifact(client, docker_reference, reference, blob_digest, ke
                             % (manifest_digest, len(found), tag, ", ".join(k.fingerprint for k in keys)))
     raise SignatureError("blob %s in %s: no valid signature by a trusted key: %s"
                          % (blob_digest, client.where, "; ".join(problems)))
-

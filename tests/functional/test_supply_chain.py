@@ -303,3 +303,41 @@ def test_secretbox_rejects_a_flipped_byte(keys):
     with pytest.raises(cosign_mod.CosignError, match="wrong password"):
         cosign_mod.load_private_key(tampered, PASSWORD)
     assert cosign_mod.load_private_key(text, PASSWORD).public.kind == "ecdsa"
+
+
+# ------------------------------------------------------------------ signing as part of the push modules
+def test_artifact_push_and_index_push_sign_what_they_push(registry, ansible_playbook, keys, tmp_path):
+    binary = tmp_path / "k0s"
+    binary.write_bytes(b"k0s for signing " * 64)
+    repo = "%s/sc/push-signed" % registry.host
+    play = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/k0smotron.oci.registry:
+      plain_http: true
+  tasks:
+    - k0smotron.oci.artifact_push:
+        reference: "{{ repo }}:amd64"
+        files: ["{{ binary }}"]
+        signing_key: "{{ key }}"
+      register: pushed
+    - k0smotron.oci.index_push:
+        reference: "{{ repo }}:v1"
+        manifests: [{digest: "{{ pushed.manifest_digest }}", platform: linux/amd64}]
+        signing_key: "{{ key }}"
+      register: indexed
+    - ansible.builtin.debug:
+        msg: "RESULT={{ {'pushed': pushed, 'indexed': indexed} | to_json }}"
+"""
+    extra = dict(repo=repo, binary=str(binary), key=keys["trusted"]["key"])
+    env = dict(COSIGN_PASSWORD=PASSWORD)
+    first = result_of(ansible_playbook(play, extra_vars=extra, env=env))
+    assert first["pushed"]["signature"]["changed"] is True and first["indexed"]["signature"]["changed"] is True
+    for digest in (first["pushed"]["manifest_digest"], first["indexed"]["index_digest"]):
+        proc = cosign("verify", "--key", keys["trusted"]["pub"], "--insecure-ignore-tlog", "--allow-http-registry",
+                      "%s@%s" % (repo, digest), check=False)
+        assert proc.returncode == 0, proc.stderr
+    again = result_of(ansible_playbook(play, extra_vars=extra, env=env))
+    assert again["pushed"]["changed"] is False and again["indexed"]["changed"] is False
+    assert again["pushed"]["signature"]["changed"] is False
