@@ -341,3 +341,35 @@ def test_artifact_push_and_index_push_sign_what_they_push(registry, ansible_play
     again = result_of(ansible_playbook(play, extra_vars=extra, env=env))
     assert again["pushed"]["changed"] is False and again["indexed"]["changed"] is False
     assert again["pushed"]["signature"]["changed"] is False
+
+
+# ------------------------------------------------------------------ control_plane: verify before rendering
+def render_verified(ansible_playbook, oras_mirror, out, ref, trusted, download_url=""):
+    extra = {"control_plane_output_dir": str(out), "control_plane_oras_base_url": oras_mirror.url,
+             "control_plane_oras_version": oras_mirror.version, "control_plane_artifact_reference": ref,
+             "control_plane_registry_plain_http": True, "control_plane_trusted_keys": trusted,
+             "control_plane_download_url": download_url}
+    return ansible_playbook(os.path.join(tools.ROOT, "playbooks", "control_plane.yml"), extra_vars=extra)
+
+
+def test_control_plane_renders_a_signed_artifact_and_names_the_key(registry, artifact, ansible_playbook, keys,
+                                                                   oras_mirror, tmp_path):
+    ref, url, digest = artifact(repo="sc/cp-signed")
+    signed = result_of(sign(ansible_playbook, ref, keys["trusted"]["key"]))
+    proc = render_verified(ansible_playbook, oras_mirror, tmp_path, ref, [keys["trusted"]["pub"]])
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert "signed by key %s" % signed["key_fingerprint"] in proc.stdout and digest in proc.stdout
+    assert any(url in p.read_text() for p in tmp_path.glob("*.yaml"))
+
+
+@pytest.mark.parametrize("case", ["unsigned", "untrusted"])
+def test_control_plane_refuses_to_render_what_no_trusted_key_signed(registry, artifact, ansible_playbook, keys,
+                                                                   oras_mirror, tmp_path, case):
+    ref, url, _digest = artifact(repo="sc/cp-" + case)
+    if case == "untrusted":
+        result_of(sign(ansible_playbook, ref, keys["other"]["key"]))
+    proc = render_verified(ansible_playbook, oras_mirror, tmp_path, ref, [keys["trusted"]["pub"]], download_url=url)
+    assert proc.returncode != 0
+    needle = {"unsigned": "has no cosign signature", "untrusted": "none by a trusted key"}[case]
+    assert needle in proc.stdout
+    assert not list(tmp_path.glob("*.yaml")), "nothing may be rendered"
