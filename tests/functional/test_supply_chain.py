@@ -373,3 +373,31 @@ def test_control_plane_refuses_to_render_what_no_trusted_key_signed(registry, ar
     needle = {"unsigned": "has no cosign signature", "untrusted": "none by a trusted key"}[case]
     assert needle in proc.stdout
     assert not list(tmp_path.glob("*.yaml")), "nothing may be rendered"
+
+
+# ------------------------------------------------------------------ k0s_binary: verify before fetching
+K0S_BINARY_PLAY = """
+- hosts: localhost
+  gather_facts: false
+  roles:
+    - role: k0smotron.oci.k0s_binary
+"""
+
+
+@pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
+def test_k0s_binary_installs_only_a_signed_binary(registry, artifact, ansible_playbook, keys, tmp_path, signed):
+    ref, _url, digest = artifact(repo="sc/node-%s" % ("signed" if signed else "unsigned"))
+    if signed:
+        result_of(sign(ansible_playbook, ref, keys["trusted"]["key"]))
+    dest = tmp_path / "bin" / "k0s"
+    extra = {"k0s_binary_artifact_reference": ref, "k0s_binary_artifact_title": "k0s",
+             "k0s_binary_fetch_method": "module", "k0s_binary_install_path": str(dest),
+             "k0s_binary_docker_config_path": str(tmp_path / "docker" / "config.json"),
+             "k0s_binary_registry_plain_http": True, "k0s_binary_trusted_keys": [keys["trusted"]["pub"]]}
+    proc = ansible_playbook(K0S_BINARY_PLAY, extra_vars=extra)
+    if signed:
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert dest.read_bytes() == b"k0s binary " * 100 and digest in proc.stdout
+    else:
+        assert proc.returncode != 0 and "has no cosign signature" in proc.stdout
+        assert not dest.exists()
