@@ -79,8 +79,17 @@ if [ ! -x "$TOOLS/cosign/usr/bin/cosign" ]; then
 fi
 "$TOOLS/cosign/usr/bin/cosign" version >/dev/null 2>&1
 
+# --- containerd 1.7 from Debian trixie, the same way: the image-mirror tests pull through its CRI plugin ------
+if [ ! -x "$TOOLS/containerd/usr/bin/containerd" ]; then
+  log "fetching containerd from Debian trixie"
+  trixie_download containerd
+  rm -rf "$TOOLS/containerd" && mkdir -p "$TOOLS/containerd"
+  dpkg -x "$TOOLS/apt-trixie"/containerd_*.deb "$TOOLS/containerd"
+fi
+"$TOOLS/containerd/usr/bin/containerd" --version >/dev/null
+
 # --- Python tools in a venv -------------------------------------------------------------------
-if [ ! -x "$VENV/bin/ansible-test" ] || ! "$VENV/bin/python" -c 'import kubernetes_validate, jsonschema, pytest, molecule' 2>/dev/null; then
+if [ ! -x "$VENV/bin/ansible-test" ] || ! "$VENV/bin/python" -c 'import kubernetes_validate, jsonschema, pytest, molecule, grpc' 2>/dev/null; then
   log "creating $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
