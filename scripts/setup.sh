@@ -47,25 +47,49 @@ fi
 [ -x /lib/systemd/systemd ] || log "warning: /lib/systemd/systemd missing: the Ignition boot tests will skip"
 
 # --- ORAS CLI from Debian trixie, unpacked without touching the system's apt sources ---------
-if [ ! -x "$TOOLS/oras/usr/bin/oras" ]; then
-  log "fetching oras from Debian trixie"
-  APT="$TOOLS/apt-trixie"
+# trixie_download PKG: PKG's .deb from Debian trixie into $TOOLS/apt-trixie (private lists, no system change).
+trixie_download() {
+  local APT="$TOOLS/apt-trixie" mirror
   mkdir -p "$APT/lists/partial" "$APT/archives/partial"
+  chmod 755 "$APT"  # apt's _apt user downloads into it
   mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   [ -n "$mirror" ] || mirror=$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
   [ -n "$mirror" ] || mirror="http://deb.debian.org/debian"
   echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" > "$APT/trixie.list"
-  aptopts=(-o "Dir::State::Lists=$APT/lists" -o "Dir::Etc::SourceList=$APT/trixie.list"
-           -o "Dir::Etc::SourceParts=/dev/null" -o "Dir::Cache::Archives=$APT/archives")
+  local aptopts=(-o "Dir::State::Lists=$APT/lists" -o "Dir::Etc::SourceList=$APT/trixie.list"
+                 -o "Dir::Etc::SourceParts=/dev/null" -o "Dir::Cache::Archives=$APT/archives")
   apt-get "${aptopts[@]}" update -qq
-  (cd "$APT" && apt-get "${aptopts[@]}" download oras >/dev/null)
+  rm -f "$APT/$1"_*.deb
+  (cd "$APT" && apt-get "${aptopts[@]}" download "$1" >/dev/null)
+}
+if [ ! -x "$TOOLS/oras/usr/bin/oras" ]; then
+  log "fetching oras from Debian trixie"
+  trixie_download oras
   rm -rf "$TOOLS/oras" && mkdir -p "$TOOLS/oras"
-  dpkg -x "$APT"/oras_*.deb "$TOOLS/oras"
+  dpkg -x "$TOOLS/apt-trixie"/oras_*.deb "$TOOLS/oras"
 fi
 "$TOOLS/oras/usr/bin/oras" version >/dev/null
 
+# --- cosign from Debian trixie, the same way: the supply-chain tests check interop with the real CLI -----
+if [ ! -x "$TOOLS/cosign/usr/bin/cosign" ]; then
+  log "fetching cosign from Debian trixie"
+  trixie_download cosign
+  rm -rf "$TOOLS/cosign" && mkdir -p "$TOOLS/cosign"
+  dpkg -x "$TOOLS/apt-trixie"/cosign_*.deb "$TOOLS/cosign"
+fi
+"$TOOLS/cosign/usr/bin/cosign" version >/dev/null 2>&1
+
+# --- containerd 1.7 from Debian trixie, the same way: the image-mirror tests pull through its CRI plugin ------
+if [ ! -x "$TOOLS/containerd/usr/bin/containerd" ]; then
+  log "fetching containerd from Debian trixie"
+  trixie_download containerd
+  rm -rf "$TOOLS/containerd" && mkdir -p "$TOOLS/containerd"
+  dpkg -x "$TOOLS/apt-trixie"/containerd_*.deb "$TOOLS/containerd"
+fi
+"$TOOLS/containerd/usr/bin/containerd" --version >/dev/null
+
 # --- Python tools in a venv -------------------------------------------------------------------
-if [ ! -x "$VENV/bin/ansible-test" ] || ! "$VENV/bin/python" -c 'import kubernetes_validate, jsonschema, pytest, molecule' 2>/dev/null; then
+if [ ! -x "$VENV/bin/ansible-test" ] || ! "$VENV/bin/python" -c 'import kubernetes_validate, jsonschema, pytest, molecule, grpc' 2>/dev/null; then
   log "creating $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip

@@ -245,13 +245,28 @@ class RegistryClient:
 
         self.policy.run(attempt)
 
-    def upload_file(self, digest, path, size):
-        """``upload_blob`` of a file, sent by the kernel (``sendfile``) from the start on every attempt."""
-        self.upload_blob(digest, FileBody(path, size))
+    def upload_file(self, digest, path, size, offset=0):
+        """``upload_blob`` of a file (or of ``size`` bytes from ``offset``: a blob inside a tar), sent by the kernel
+        (``sendfile``) from the start on every attempt."""
+        self.upload_blob(digest, FileBody(path, size, offset))
 
     def upload_bytes(self, digest, data):
         """``upload_blob`` of a small blob held in memory (the empty config)."""
         self.upload_blob(digest, BytesBody(data))
+
+    def mount_blob(self, digest, from_repository):
+        """Cross-repository mount (``POST ?mount=&from=``): True when the registry linked the blob (201). False
+        when it would not (202, an upload session it opened instead; left to expire): upload it then."""
+        check_digest(digest, "mounting into %s" % self.where)
+        url = "%s?mount=%s&from=%s" % (self.url("blobs/uploads/"), quote(digest, safe=""), quote(from_repository, safe=""))
+
+        def attempt():
+            resp = self._once("POST", url)
+            if resp.status not in (201, 202):
+                self._fail(resp, "mounting blob %s from %s" % (digest, from_repository))
+            return resp.status == 201
+
+        return self.policy.run(attempt)
 
     def upload_blob_stream(self, path, size):
         """One pass over the file: POST an upload session, one PATCH streaming the whole file while hashing
@@ -333,6 +348,16 @@ class RegistryClient:
 
     def manifest_exists(self, ref):
         return self.request("HEAD", self._manifest_url(ref), {"Accept": MANIFEST_ACCEPT}).status == 200
+
+    def manifest_digest(self, ref):
+        """The digest the registry announces for a tag or digest (HEAD), or None when there is no such manifest."""
+        resp = self.request("HEAD", self._manifest_url(ref), {"Accept": MANIFEST_ACCEPT})
+        if resp.status == 404:
+            return None
+        if resp.status != 200:
+            self._fail(resp, "checking manifest %s" % ref)
+        announced = resp.header("Docker-Content-Digest")
+        return announced if is_digest(announced) else None
 
     def put_manifest(self, ref, data, media_type):
         url = self._manifest_url(ref)

@@ -111,13 +111,14 @@ class FileBody:
     """A file sent from the start on every attempt by the kernel (``sendfile``; SSL sockets fall back
     to a send loop). The registry checks it against the ``?digest=`` of the PUT."""
 
-    def __init__(self, path, length):
+    def __init__(self, path, length, offset=0):
         self.path = path
         self.length = length
+        self.offset = offset  # a blob inside a tar (an OCI image layout read in place)
 
     def send(self, conn):
         with open(self.path, "rb") as f:
-            conn.sock.sendfile(f, 0, self.length)
+            conn.sock.sendfile(f, self.offset, self.length)
 
 
 class HashingFileBody:

@@ -33,6 +33,14 @@ REGISTRY_ARG_SPEC = dict(
     retries=dict(type="int", default=3, fallback=(env_fallback, ["K0SMOTRON_OCI_RETRIES"])),
 )
 
+# Accepted by the modules that push a manifest, used only by their action plugins on the controller, which take
+# them out before the module runs (plugin_utils/_action.py): the key never reaches a managed node.
+SIGNING_ARG_SPEC = dict(
+    signing_key=dict(type="str", no_log=True),
+    signing_key_password=dict(type="str", no_log=True,
+                              fallback=(env_fallback, ["K0SMOTRON_OCI_SIGNING_KEY_PASSWORD", "COSIGN_PASSWORD"])),
+)
+
 
 def params_from_options(options):
     """Registry options for code that is not an AnsibleModule (lookups): value, else env var, else default."""

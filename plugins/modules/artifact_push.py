@@ -29,6 +29,7 @@ extends_documentation_fragment:
   - k0smotron.oci.registry
   - k0smotron.oci.attributes
   - k0smotron.oci.attributes.actiongroup_registry
+  - k0smotron.oci.signing
 attributes:
   check_mode:
     support: full
@@ -142,6 +143,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+signature:
+  description: The cosign signature written (or found) for the pushed manifest, as M(k0smotron.oci.artifact_sign)
+    returns each entry of RV(k0smotron.oci.artifact_sign#module:signatures).
+  returned: when O(signing_key) is set
+  type: dict
+  version_added: 0.3.0
 manifest_digest:
   description: Digest of the pushed (or, in check mode, predicted) manifest.
   returned: success
@@ -205,6 +212,7 @@ uploaded_bytes:
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._common import registry_module, run
 from ansible_collections.k0smotron.oci.plugins.module_utils._push import push
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import SIGNING_ARG_SPEC
 
 
 def main():
@@ -219,6 +227,7 @@ def main():
             digests=dict(type="dict"),
             digest_cache=dict(type="bool", default=True),
             upload_mode=dict(type="str", default="monolithic", choices=["monolithic", "stream"]),
+            **SIGNING_ARG_SPEC
         )
     )
     run(module, push)

@@ -23,6 +23,7 @@ extends_documentation_fragment:
   - k0smotron.oci.registry
   - k0smotron.oci.attributes
   - k0smotron.oci.attributes.actiongroup_registry
+  - k0smotron.oci.signing
 attributes:
   check_mode:
     support: full
@@ -75,6 +76,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+signature:
+  description: The cosign signature written (or found) for the pushed manifest, as M(k0smotron.oci.artifact_sign)
+    returns each entry of RV(k0smotron.oci.artifact_sign#module:signatures).
+  returned: when O(signing_key) is set
+  type: dict
+  version_added: 0.3.0
 index_digest:
   description: Digest of the index.
   returned: success
@@ -90,6 +97,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._errors import Modul
 from ansible_collections.k0smotron.oci.plugins.module_utils._oras import build_index, descriptor, digest_of, parse_platform
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference, validate_digest
 from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import OCI_INDEX
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import SIGNING_ARG_SPEC
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry import RegistryNotFoundError, client_from_params
 
 
@@ -143,6 +151,7 @@ def main():
             ), mutually_exclusive=[["digest", "tag"]], required_one_of=[["digest", "tag"]]),
             annotations=dict(type="dict"),
             artifact_type=dict(type="str"),
+            **SIGNING_ARG_SPEC
         )
     )
     run(module, push_index)

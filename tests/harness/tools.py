@@ -22,6 +22,12 @@ def oras_path():
     return found
 
 
+def cosign_path():
+    """The cosign CLI unpacked by setup.sh (Debian trixie package), else one on PATH; None if neither."""
+    local = os.path.join(TOOLS, "cosign", "usr", "bin", "cosign")
+    return local if os.path.exists(local) else shutil.which("cosign")
+
+
 def oras_version(oras=None):
     out = subprocess.run([oras or oras_path(), "version"], check=True, capture_output=True, text=True).stdout
     for line in out.splitlines():
@@ -45,12 +51,12 @@ def collections_path(build_dir):
     return os.pathsep.join([build_dir, os.path.join(TOOLS, "collections")])
 
 
-def module_util(name):
+def module_util(name, kind="module_utils"):
     """A module util of this working tree (``ansible_collections.k0smotron.oci.plugins.module_utils.<name>``),
     importable from plain Python: a link ``.tools/self/ansible_collections/k0smotron/oci`` -> the tree."""
     import importlib
     import sys
-    qualified = "ansible_collections.k0smotron.oci.plugins.module_utils." + name
+    qualified = "ansible_collections.k0smotron.oci.plugins.%s.%s" % (kind, name)
     try:
         return importlib.import_module(qualified)
     except ImportError:
@@ -58,3 +64,8 @@ def module_util(name):
         collections_path(base)
         sys.path.insert(0, base)
         return importlib.import_module(qualified)
+
+
+def plugin_util(name):
+    """A controller-side plugin util of this working tree, as module_util does it."""
+    return module_util(name, kind="plugin_utils")
