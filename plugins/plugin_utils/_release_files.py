@@ -160,10 +160,20 @@ class Fetcher:
             except (socket.timeout, ConnectionError, http_client.HTTPException, ssl.SSLError) as e:
                 raise Transient("the download of %s broke off (%s)" % (url, e), give_up=_GaveUp)
 
+        failures = []
+
+        def counted():
+            try:
+                return attempt()
+            except Transient as e:
+                failures.append(str(e))
+                raise
+
         try:
-            return self.policy.run(attempt)
-        except _GaveUp as e:
-            raise ReleaseFilesError("%s. %s More attempts: %s." % (e, self.offline_hint(), self.names.retries))
+            return self.policy.run(counted)
+        except _GaveUp:
+            raise ReleaseFilesError("%s (%d attempts, %s: %d). %s" % (
+                failures[-1], len(failures), self.names.retries, self.policy.retries, self.offline_hint()))
 
     def checksum_list(self, url):
         def consume(response):
