@@ -12,7 +12,7 @@ module: release_files
 short_description: Get release files per architecture on the controller, checksum-verified and cached
 version_added: 0.2.0
 description:
-  - The step before a push in the publish roles (M(k0smotron.oci.artifact_push)): for each entry of O(files), a
+  - The step before a push in the publish roles (M(k0smotron.oci.artifact_push)). For each entry of O(files), a
     local file from O(local), or a download into O(cache_dir) (a cached file whose sha256 matches is not
     downloaded again).
   - Downloads are verified against O(checksums), else against the checksum list at O(checksums_url) (read only

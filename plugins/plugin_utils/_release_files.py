@@ -31,7 +31,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http impor
 
 CHUNK = 1 << 20
 MAX_CHECKSUM_LIST = 1 << 20
-RETRY_STATUSES = (408, 429)
+RETRY_STATUSES = (408, 429)  # and 5xx but 501, as the registry client
 _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*")
 
 
@@ -134,7 +134,7 @@ class Fetcher:
             try:
                 response = self.opener(url, timeout=self.timeout, validate_certs=self.validate_certs)
             except HTTPError as e:
-                if e.code in RETRY_STATUSES or e.code >= 500:
+                if e.code in RETRY_STATUSES or 500 <= e.code < 600 and e.code != 501:
                     raise Transient("%s answered %s %s" % (url, e.code, e.reason),
                                     retry_after=retry_after_seconds(e.headers.get("Retry-After") if e.headers else None),
                                     give_up=_GaveUp)
