@@ -173,3 +173,38 @@ def test_site_check_real_idempotent(ansible_playbook, auth_registry, k0s_release
     assert AUTH_PASSWORD not in p.stdout
     p = ansible_playbook("k0smotron.oci.site", extra_vars=extra, env=env)
     assert p.returncode == 0 and recap(p.stdout)["changed"] == 0, p.stdout[-4000:]
+
+
+def test_offline_controller_is_told_which_variables_to_set(ansible_playbook, tmp_path):
+    """The default base URL out of reach (an unknown host, as on a controller without internet access): one
+    message naming the variables for a mirror or local files, not a raw urlopen error after the retries."""
+    p = ansible_playbook("k0smotron.oci.publish", extra_vars={
+        "k0s_publish_repository": "r.example/k0s", "k0s_publish_base_url": "https://k0s-releases.invalid/download",
+        "k0s_publish_cache_dir": str(tmp_path / "cache")})
+    assert p.returncode != 0
+    assert "cannot reach https://k0s-releases.invalid/download/v1.34.1%2Bk0s.0/sha256sums.txt" in p.stdout, \
+        p.stdout[-3000:]
+    assert ("point k0s_publish_base_url (or k0s_publish_checksums_url) at a mirror with the release's layout, or give "
+            "k0s_publish_files (a file for each of k0s_publish_architectures) with k0s_publish_checksums") in p.stdout
+
+
+def test_summary_and_files_for_other_architectures(ansible_playbook, registry, k0s_release, tmp_path):
+    """The result is shown as lines a person reads (what was pushed, or was already there), not a dict repr;
+    a local file for an architecture that is not published is an error, not silently ignored."""
+    extra = {"k0s_publish_repository": registry.host + "/summary/k0s", "k0s_publish_files": {"amd64": k0s_release.files["amd64"]},
+             "k0s_publish_registry_plain_http": True, "k0s_publish_base_url": "http://127.0.0.1:9/unused",
+             "k0s_publish_cache_dir": str(tmp_path / "cache")}
+    url = "oci://%s/summary/k0s@sha256:%s" % (registry.host, k0s_release.sha["amd64"])
+    shown = []
+    for dummy in range(2):
+        p = ansible_playbook("k0smotron.oci.publish", extra_vars=extra)
+        assert p.returncode == 0, p.stdout[-3000:]
+        assert "{'amd64'" not in p.stdout
+        assert '"k0s %s -> %s/summary/k0s:%s"' % (VERSION, registry.host, TAG) in p.stdout, p.stdout[-3000:]
+        shown.append([line for line in ('"amd64: %s (pushed)"' % url, '"amd64: %s (already in the registry)"' % url)
+                      if line in p.stdout])
+    assert shown == [['"amd64: %s (pushed)"' % url], ['"amd64: %s (already in the registry)"' % url]]
+    p = ansible_playbook("k0smotron.oci.publish", extra_vars=dict(extra, k0s_publish_files={
+        "amd64": k0s_release.files["amd64"], "arm64": k0s_release.files["arm64"]}))
+    assert p.returncode != 0
+    assert "k0s_publish_files gives a file for arm64, which k0s_publish_architectures does not list (amd64)" in p.stdout

@@ -192,3 +192,26 @@ def test_preflight(ansible_playbook, registry, overrides, message, tmp_path):
     extra.update(overrides)
     p = ansible_playbook("k0smotron.oci.publish_oras", extra_vars=extra)
     assert p.returncode != 0 and message in p.stdout, p.stdout[-3000:]
+
+
+def test_offline_like_k0s_publish_local_files_alone(ansible_playbook, registry, oras_mirror, tmp_path):
+    """As in k0s_publish: a local tarball needs no checksum list (it is verified when oras_publish_checksums lists
+    it), so files plus oras_publish_architectures are enough offline; an architecture left to download on an
+    offline controller gets one message naming the variables to set."""
+    tarball = asset(oras_mirror.root, oras_mirror.version, "amd64")
+    extra = {"oras_publish_repository": registry.host + "/offline/oras", "oras_publish_base_url": "http://127.0.0.1:9",
+             "oras_publish_version": oras_mirror.version, "oras_publish_files": {"amd64": tarball},
+             "oras_publish_architectures": ["amd64"], "oras_publish_registry_plain_http": True,
+             "oras_publish_cache_dir": str(tmp_path / "cache"), "oras_publish_download_retries": 0}
+    p = ansible_playbook("k0smotron.oci.publish_oras", extra_vars=extra)
+    assert p.returncode == 0, p.stdout[-3000:]
+    assert '"ORAS %s -> %s/offline/oras:v%s (pushed)"' % (oras_mirror.version, registry.host, oras_mirror.version) \
+        in p.stdout, p.stdout[-3000:]
+    assert '"amd64: %s = %s/offline/oras@sha256:%s"' % (os.path.basename(tarball), registry.host, sha(tarball)) in p.stdout
+    del extra["oras_publish_architectures"]
+    p = ansible_playbook("k0smotron.oci.publish_oras", extra_vars=extra)
+    assert p.returncode != 0
+    assert "cannot reach http://127.0.0.1:9/v%s/oras_%s_checksums.txt" % (oras_mirror.version, oras_mirror.version) \
+        in p.stdout, p.stdout[-3000:]
+    assert "give oras_publish_files (a file for each of oras_publish_architectures) with oras_publish_checksums" \
+        in p.stdout
