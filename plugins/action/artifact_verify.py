@@ -10,13 +10,8 @@ __metaclass__ = type
 from ansible_collections.k0smotron.oci.plugins.module_utils._errors import ModuleInputError
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference, parse_download_url
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry import client_from_params
-from ansible_collections.k0smotron.oci.plugins.plugin_utils._action import (
-    NO_TLOG,
-    TRUSTED_KEYS_SPEC,
-    CollectionAction,
-    trusted_keys,
-)
-from ansible_collections.k0smotron.oci.plugins.plugin_utils._signatures import verify_blob_in_artifact
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._action import TRUSTED_KEYS_SPEC, CollectionAction, trusted_keys
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._signatures import NO_TLOG, verify_blob_in_artifact
 
 
 class ActionModule(CollectionAction):

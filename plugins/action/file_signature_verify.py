@@ -7,13 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.k0smotron.oci.plugins.plugin_utils._action import (
-    NO_TLOG,
-    TRUSTED_KEYS_SPEC,
-    CollectionAction,
-    trusted_keys,
-    verify_file,
-)
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._action import TRUSTED_KEYS_SPEC, CollectionAction, trusted_keys
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._signatures import NO_TLOG, verify_file
 
 
 class ActionModule(CollectionAction):

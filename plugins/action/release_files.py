@@ -14,6 +14,7 @@ from ansible_collections.k0smotron.oci.plugins.plugin_utils._release_files impor
     Names,
     ReleaseFilesError,
     release_files,
+    verify_signatures,
 )
 
 ARGUMENT_SPEC = {
@@ -33,6 +34,9 @@ ARGUMENT_SPEC = {
     "retries": {"type": "int", "default": 3},
     "delay": {"type": "int", "default": 3},
     "variable_prefix": {"type": "str", "default": ""},
+    "signatures": {"type": "bool", "default": False},
+    "signature_key_url": {"type": "str", "default": ""},
+    "trusted_keys": {"type": "list", "elements": "str", "default": []},
 }
 
 
@@ -50,6 +54,9 @@ class ActionModule(ActionBase):
         try:
             changed, files = release_files(args["files"], args["local"], args["checksums"], args["checksums_url"],
                                            args["cache_dir"], fetcher, supported=args["arches"])
+            if args["signatures"]:
+                verify_signatures(files, args["files"], args["local"], args["trusted_keys"], args["signature_key_url"],
+                                  args["cache_dir"], fetcher)
         except ReleaseFilesError as e:
             raise AnsibleActionFail(str(e))
         result.update(changed=changed, files=files)

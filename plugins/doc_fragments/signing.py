@@ -16,6 +16,7 @@ options:
         on the controller, after the push. See M(k0smotron.oci.artifact_sign) for the scheme and idempotence.
       - The private key as PEM text or the path of a PEM file on the controller, as C(cosign generate-key-pair)
         writes it (encrypted with O(signing_key_password)) or plain PEM. Never shown in output, logs or errors.
+      - If not set, the environment variable E(K0SMOTRON_OCI_SIGNING_KEY) is used (the AWX credential type sets it).
     type: str
     version_added: 0.3.0
   signing_key_password:

@@ -36,7 +36,7 @@ REGISTRY_ARG_SPEC = dict(
 # Accepted by the modules that push a manifest, used only by their action plugins on the controller, which take
 # them out before the module runs (plugin_utils/_action.py): the key never reaches a managed node.
 SIGNING_ARG_SPEC = dict(
-    signing_key=dict(type="str", no_log=True),
+    signing_key=dict(type="str", no_log=True, fallback=(env_fallback, ["K0SMOTRON_OCI_SIGNING_KEY"])),
     signing_key_password=dict(type="str", no_log=True,
                               fallback=(env_fallback, ["K0SMOTRON_OCI_SIGNING_KEY_PASSWORD", "COSIGN_PASSWORD"])),
 )

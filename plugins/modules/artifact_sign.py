@@ -56,8 +56,9 @@ options:
         O(signing_key_password)) and plain PEM (PKCS#8, SEC1 EC, PKCS#1 RSA, Ed25519; encrypted PKCS#8 with the
         password) are read. ECDSA keys sign with SHA-256, RSA with PKCS#1 v1.5 and SHA-256, as cosign does.
       - Never shown in output, logs or errors.
+      - If not set, the environment variable E(K0SMOTRON_OCI_SIGNING_KEY) is used (the AWX credential type sets it);
+        one of the two is required.
     type: str
-    required: true
   signing_key_password:
     description:
       - Password of an encrypted O(signing_key).

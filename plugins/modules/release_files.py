@@ -99,9 +99,33 @@ options:
     description:
       - Name a publish role's variables in error messages, C(PREFIX_files) for O(local), C(PREFIX_checksums),
         C(PREFIX_checksums_url), C(PREFIX_base_url), C(PREFIX_version), C(PREFIX_architectures),
-        C(PREFIX_download_retries), C(PREFIX_download_validate_certs); empty to name this action's options.
+        C(PREFIX_download_retries), C(PREFIX_download_validate_certs), C(PREFIX_trusted_keys),
+        C(PREFIX_verify_signatures); empty to name this action's options.
     type: str
     default: ""
+  signatures:
+    description:
+      - Also check each file's detached cosign signature (C(cosign sign-blob), base64), as
+        C(cosign verify-blob --key KEY --signature FILE.sig --insecure-ignore-tlog FILE) does, with O(trusted_keys).
+      - A download's signature is its URL plus C(.sig); a local file's is the file next to it with C(.sig) added.
+      - The release's own key (O(signature_key_url), or a C(cosign.pub) next to the local files) must be one of
+        O(trusted_keys); a new key fails with its fingerprint. Offline, no transparency log.
+    type: bool
+    default: false
+    version_added: 0.3.0
+  signature_key_url:
+    description: URL of the release's C(cosign.pub), compared with O(trusted_keys) (never trusted by itself).
+    type: str
+    default: ""
+    version_added: 0.3.0
+  trusted_keys:
+    description:
+      - The pinned cosign public keys (several for a rotation), each PEM text or the path of a PEM file on the
+        controller. ECDSA, RSA and Ed25519, as C(cosign verify-blob --key) takes them.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
 """
 
 EXAMPLES = r"""
@@ -146,4 +170,19 @@ files:
     checksum_from:
       description: What it was verified against (O(checksums), the checksum list URL), or null for an unlisted local file.
       type: str
+    signature:
+      description: With O(signatures), the pinned key that verified the file's signature.
+      type: dict
+      returned: when O(signatures=true)
+      version_added: 0.3.0
+      contains:
+        key_fingerprint:
+          description: C(sha256:) of the key's DER SubjectPublicKeyInfo.
+          type: str
+        signature_path:
+          description: The checked C(.sig) file on the controller.
+          type: str
+        transparency_log:
+          description: Says that no transparency log was checked.
+          type: str
 """

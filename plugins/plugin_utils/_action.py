@@ -13,9 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import binascii
 import copy
-import hashlib
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -27,14 +25,8 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Re
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry import client_from_params
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import REGISTRY_ARG_SPEC, SIGNING_ARG_SPEC
 from ansible_collections.k0smotron.oci.plugins.module_utils._resolve import descriptors
-from ansible_collections.k0smotron.oci.plugins.plugin_utils._cosign import (
-    CosignError,
-    decode_signature,
-    load_private_key,
-    load_public_key,
-    verify_with_any,
-)
-from ansible_collections.k0smotron.oci.plugins.plugin_utils._signatures import SignatureError, sign_manifest
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._cosign import CosignError, load_private_key, pem_or_file, trusted_keys_from
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._signatures import NO_TLOG, SignatureError, sign_manifest
 
 try:  # ansible-core < 2.19 merges module_defaults only into modules' arguments; 2.19+ into every task's
     from ansible.executor.module_common import get_action_args_with_defaults
@@ -93,11 +85,13 @@ class SignAfterPushAction(CollectionAction):
         signing = dict((k, args.pop(k)) for k in list(args) if k in SIGNING_KEY_SPEC)
         result.update(self._execute_module(module_name=self._task.resolved_action, module_args=args,
                                            task_vars=task_vars))
-        if result.get("failed") or not signing.get("signing_key"):
+        if result.get("failed"):
             return result
         spec = copy.deepcopy(REGISTRY_ARG_SPEC)
         spec.update(SIGNING_KEY_SPEC)
         params = self._arguments(dict(signing, **dict((k, v) for k, v in args.items() if k in spec)), spec)
+        if not params.get("signing_key"):
+            return result
         digest = result.get("manifest_digest") or result.get("index_digest")
         ref = Reference.parse(args["reference"], option="reference")
         try:
@@ -118,39 +112,6 @@ TRUSTED_KEYS_SPEC = dict(trusted_keys=dict(type="list", elements="str", required
 SIGNING_KEY_SPEC = SIGNING_ARG_SPEC
 
 
-def _pem_or_file(entry, option):
-    if entry.lstrip().startswith("-----BEGIN"):
-        return entry, "%s (PEM text)" % option
-    try:
-        with open(entry, "rb") as f:
-            return f.read(), "%s %s" % (option, entry)
-    except (IOError, OSError) as e:
-        raise CosignError("option %s: %s is neither PEM text nor a readable file on the controller (%s)"
-                          % (option, entry, e.strerror or e))
-
-
-def trusted_keys(params, option="trusted_keys"):
-    """The pinned public keys (rotation: several), each named by where it came from in errors."""
-    keys, seen = [], set()
-    for entry in params.get(option) or []:
-        pem, name = _pem_or_file(entry, option)
-        key = load_public_key(pem, name)
-        if key.fingerprint not in seen:
-            seen.add(key.fingerprint)
-            keys.append(key)
-    if not keys:
-        raise CosignError("option %s: empty; give at least one PEM public key (text or file)" % option)
-    return keys
-
-
-def signing_key(params, option="signing_key"):
-    pem, name = _pem_or_file(params[option], option)
-    return load_private_key(pem, params.get("%s_password" % option), name)
-
-
-NO_TLOG = "not checked: verification is offline, with pinned keys only (no Rekor transparency log, no Fulcio)"
-
-
 def sign_artifact(params, reference, key, recursive, check_mode):
     """Sign the manifest ``reference`` names (and, for an index with ``recursive``, each manifest in it)."""
     ref = Reference.parse(reference, option="reference", require_tag=True)
@@ -167,37 +128,11 @@ def sign_artifact(params, reference, key, recursive, check_mode):
                 manifest_digest=digest)
 
 
-def _sha256_of(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.digest()
+def trusted_keys(params, option="trusted_keys"):
+    """The pinned public keys of ``option`` (rotation: several), each named by where it came from in errors."""
+    return trusted_keys_from(params.get(option) or [], option)
 
 
-def verify_file(path, signature_path, keys, release_key_path=None):
-    """Check a detached ``cosign sign-blob`` signature of a file on the controller with the pinned keys.
-    A release's own ``cosign.pub`` (``release_key_path``) must be one of them: a new key is shown by its
-    fingerprint, never trusted by itself."""
-    if release_key_path:
-        with open(release_key_path, "rb") as f:
-            release_key = load_public_key(f.read(), "the release's key %s" % release_key_path)
-        if release_key.fingerprint not in [k.fingerprint for k in keys]:
-            raise CosignError(
-                "the release's key %s (fingerprint %s) is not one of the pinned keys (%s): it changed, or the "
-                "download was tampered with. If you trust it, check it out of band and add the file's PEM text to "
-                "the trusted keys" % (release_key_path, release_key.fingerprint, ", ".join(k.fingerprint for k in keys)))
-    with open(signature_path, "rb") as f:
-        signature = decode_signature(f.read(), "signature %s" % signature_path)
-    data = None
-    if any(k.kind == "ed25519" for k in keys):  # Ed25519 signs the whole message, not a digest
-        with open(path, "rb") as f:
-            data = f.read()
-    digest = hashlib.sha256(data).digest() if data is not None else _sha256_of(path)
-    key = verify_with_any(keys, signature, data=data, sha256=digest)
-    if key is None:
-        pinned = ", ".join(k.fingerprint for k in keys)
-        raise CosignError("%s: signature %s does not verify with any pinned key (%s): the file or the signature was "
-                          "changed, or it was signed with another key" % (path, signature_path, pinned))
-    return dict(path=path, sha256=binascii.hexlify(digest).decode("ascii"), key_fingerprint=key.fingerprint,
-                msg="%s: signature verified with key %s" % (path, key.fingerprint))
+def signing_key(params, option="signing_key"):
+    pem, name = pem_or_file(params[option], option)
+    return load_private_key(pem, params.get("%s_password" % option), name)

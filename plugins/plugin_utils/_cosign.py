@@ -123,18 +123,29 @@ def load_public_key(pem, name="the public key"):
         raise CosignError("%s: %s" % (name, e))
 
 
-def load_public_keys(pems, name="the trusted keys"):
-    """Several keys (rotation): a list of PEM texts; duplicates are dropped."""
-    if isinstance(pems, (str, bytes)):
-        pems = [pems]
+def pem_or_file(entry, option):
+    """``(PEM bytes, name for errors)`` of a key entry: PEM text, or the path of a PEM file on the controller."""
+    if entry.lstrip().startswith("-----BEGIN"):
+        return entry.encode("utf-8"), "%s (PEM text)" % option
+    try:
+        with open(entry, "rb") as f:
+            return f.read(), "%s %s" % (option, entry)
+    except (IOError, OSError) as e:
+        raise CosignError("%s: %s is neither PEM text nor a readable file on the controller (%s)"
+                          % (option, entry, e.strerror or e))
+
+
+def trusted_keys_from(entries, option):
+    """The public keys of ``entries`` (PEM text or files), duplicates dropped; at least one."""
     keys, seen = [], set()
-    for i, pem in enumerate(pems):
-        key = load_public_key(pem, "%s[%d]" % (name, i))
+    for entry in entries:
+        pem, name = pem_or_file(entry, option)
+        key = load_public_key(pem, name)
         if key.fingerprint not in seen:
             seen.add(key.fingerprint)
             keys.append(key)
     if not keys:
-        raise CosignError("%s is empty: give at least one PEM public key" % name)
+        raise CosignError("%s: empty; give at least one PEM public key (text or file)" % option)
     return keys
 
 

@@ -28,6 +28,8 @@ from ansible.module_utils.urls import SSLValidationError, open_url
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._checksums import ChecksumError, is_sha256_hex, parse_checksums
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http import RetryPolicy, Transient, retry_after_seconds
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._cosign import CosignError, load_public_key, trusted_keys_from
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._signatures import NO_TLOG, check_release_key, verify_file
 
 CHUNK = 1 << 20
 MAX_CHECKSUM_LIST = 1 << 20
@@ -66,6 +68,8 @@ class Names:
         self.architectures = name("architectures", "files")
         self.retries = name("download_retries", "retries")
         self.validate_certs = name("download_validate_certs", "validate_certs")
+        self.trusted_keys = name("trusted_keys", "trusted_keys")
+        self.verify = name("verify_signatures", "signatures")
 
 
 def _bare_hex(value):
@@ -287,3 +291,61 @@ def release_files(files, local, checksums, checksums_url, cache_dir, fetcher, su
         out.append({"arch": arch, "name": name, "path": path, "sha256": sha256, "size": os.path.getsize(path),
                     "source": source, "checksum_from": checksum_from})
     return changed, out
+
+
+MAX_SIGNATURE = 64 << 10  # a base64 signature or a PEM public key is a few hundred bytes
+
+
+def _fetch_small(fetcher, url, dest):
+    def consume(response):
+        data = response.read(MAX_SIGNATURE + 1)
+        if len(data) > MAX_SIGNATURE:
+            raise ReleaseFilesError("%s is larger than %d bytes: not a signature or a key" % (url, MAX_SIGNATURE))
+        return data
+    data = fetcher.read(url, consume)
+    with open(dest, "wb") as f:
+        f.write(data)
+    return dest
+
+
+def verify_signatures(out, files, local, trusted, key_url, cache_dir, fetcher):
+    """Check each verified file's detached cosign signature (``<asset>.sig``: downloaded next to a download,
+    next to a local file) with the pinned keys ``trusted``, after comparing the release's ``cosign.pub`` (at
+    ``key_url``, or next to local files) with them. Adds ``signature`` to each entry of ``out``."""
+    names = fetcher.names
+    urls = dict((f["arch"], f.get("url")) for f in files)
+    release_key = None
+    if any(entry["arch"] not in local for entry in out) and key_url:
+        release_key = _fetch_small(fetcher, key_url, os.path.join(cache_dir, "cosign.pub"))
+    else:
+        beside = [os.path.join(os.path.dirname(local[a]), "cosign.pub") for a in sorted(local)]
+        release_key = next((k for k in beside if os.path.isfile(k)), None)
+    try:
+        if not trusted:
+            seen = ""
+            if release_key:
+                with open(release_key, "rb") as f:
+                    seen = " The release's cosign.pub (%s) has fingerprint %s: check it out of band, then pin it." % (
+                        key_url or release_key, load_public_key(f.read(), release_key).fingerprint)
+            raise ReleaseFilesError(
+                "the release is signed, and no key is pinned to check it: set %s to the release's cosign public key "
+                "(PEM text or a file on the controller).%s Or set %s: false to skip the check."
+                % (names.trusted_keys, seen, names.verify))
+        keys = trusted_keys_from(trusted, names.trusted_keys)
+        if release_key:
+            check_release_key(release_key, keys, names.trusted_keys)
+        for entry in out:
+            arch = entry["arch"]
+            if arch in local:
+                signature = local[arch] + ".sig"
+                if not os.path.isfile(signature):
+                    raise ReleaseFilesError("%s.%s: no signature %s next to %s; put the release's .sig file there, or "
+                                            "set %s: false" % (names.local, arch, signature, local[arch], names.verify))
+            else:
+                signature = _fetch_small(fetcher, urls[arch] + ".sig", entry["path"] + ".sig")
+            checked = verify_file(entry["path"], signature, keys)
+            entry["signature"] = dict(key_fingerprint=checked["key_fingerprint"], signature_path=signature,
+                                      transparency_log=NO_TLOG)
+    except CosignError as e:
+        raise ReleaseFilesError("%s. Nothing was pushed." % e)
+    return out

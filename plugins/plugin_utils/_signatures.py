@@ -16,6 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
+import hashlib
 import io
 import json
 
@@ -28,6 +30,7 @@ from ansible_collections.k0smotron.oci.plugins.plugin_utils._cosign import (
     SIMPLE_SIGNING_MEDIA_TYPE,
     CosignError,
     decode_signature,
+    load_public_key,
     read_simple_signing_payload,
     signature_tag,
     simple_signing_payload,
@@ -35,7 +38,8 @@ from ansible_collections.k0smotron.oci.plugins.plugin_utils._cosign import (
 )
 
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-MAX_PAYLOAD = 64 << 10  # a Simple Signing payload is a few hundred bytes
+MAX_PAYLOAD = 64 << 10
+NO_TLOG = "not checked: verification is offline, with pinned keys only (no Rekor transparency log, no Fulcio)"  # a Simple Signing payload is a few hundred bytes
 
 
 class SignatureError(ValueError):
@@ -169,3 +173,45 @@ def verify_blob_in_artifact(client, docker_reference, reference, blob_digest, ke
                             % (manifest_digest, len(found), tag, ", ".join(k.fingerprint for k in keys)))
     raise SignatureError("blob %s in %s: no valid signature by a trusted key: %s"
                          % (blob_digest, client.where, "; ".join(problems)))
+
+
+def check_release_key(path, keys, pin_with="the trusted keys"):
+    """The key a release ships (``cosign.pub``) proves nothing by itself; it must be one of the pinned ``keys``."""
+    with open(path, "rb") as f:
+        release_key = load_public_key(f.read(), "the release's key %s" % path)
+    if release_key.fingerprint not in [k.fingerprint for k in keys]:
+        raise CosignError(
+            "the release's key %s (fingerprint %s) is not one of the pinned keys (%s): it changed, or the download "
+            "was tampered with. If you trust it, check it out of band and add its PEM text to %s"
+            % (path, release_key.fingerprint, ", ".join(k.fingerprint for k in keys), pin_with))
+    return release_key
+
+
+def _sha256_of(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.digest()
+
+
+def verify_file(path, signature_path, keys, release_key_path=None):
+    """Check a detached ``cosign sign-blob`` signature of a file on the controller with the pinned keys.
+    A release's own ``cosign.pub`` (``release_key_path``) must be one of them: a new key is shown by its
+    fingerprint, never trusted by itself."""
+    if release_key_path:
+        check_release_key(release_key_path, keys)
+    with open(signature_path, "rb") as f:
+        signature = decode_signature(f.read(), "signature %s" % signature_path)
+    data = None
+    if any(k.kind == "ed25519" for k in keys):  # Ed25519 signs the whole message, not a digest
+        with open(path, "rb") as f:
+            data = f.read()
+    digest = hashlib.sha256(data).digest() if data is not None else _sha256_of(path)
+    key = verify_with_any(keys, signature, data=data, sha256=digest)
+    if key is None:
+        pinned = ", ".join(k.fingerprint for k in keys)
+        raise CosignError("%s: signature %s does not verify with any pinned key (%s): the file or the signature was "
+                          "changed, or it was signed with another key" % (path, signature_path, pinned))
+    return dict(path=path, sha256=binascii.hexlify(digest).decode("ascii"), key_fingerprint=key.fingerprint,
+                msg="%s: signature verified with key %s" % (path, key.fingerprint))

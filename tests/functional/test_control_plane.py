@@ -479,10 +479,12 @@ def published_k0s(ansible_playbook, auth_registry, tmp_path_factory):
     only the manifest annotation tells its k0s version."""
     d = tmp_path_factory.mktemp("day2-k0s")
     k0s = mirror_mod.stand_in_k0s(str(d / "k0s"), "v1.34.1+k0s.0", pad_bytes=7)
+    mirror_mod.RELEASE_KEY.sign(k0s)
     repo = "%s/day2/k0s" % auth_registry.host
     proc = ansible_playbook("k0smotron.oci.publish", extra_vars={
         "k0s_publish_repository": repo, "k0s_publish_tag": "candidate", "k0s_publish_version": "v1.34.1+k0s.0",
         "k0s_publish_files": {"amd64": str(k0s)}, "k0s_publish_checksums": {"amd64": mirror_mod.sha256_file(str(k0s))},
+        "k0s_publish_trusted_keys": [mirror_mod.RELEASE_KEY.public_pem],
         "k0s_publish_registry_username": AUTH_USER, "k0s_publish_registry_password": AUTH_PASSWORD,
         "k0s_publish_registry_ca_path": auth_registry.ca["ca"], "k0s_publish_cache_dir": str(d / "cache")})
     assert proc.returncode == 0, proc.stdout[-4000:]

@@ -1,6 +1,7 @@
 """ansible-galaxy collection build -> install the tarball into an empty collections path ->
 ansible-playbook k0smotron.oci.site (render mode, local TLS registry) runs from there, not from the source tree."""
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -75,6 +76,7 @@ def test_site_runs_from_the_installed_collection(installed, auth_registry, oras_
              "-e", "k0s_publish_repository=%s/galaxy/k0s" % auth_registry.host,
              "-e", "k0s_publish_base_url=%s" % k0s_mirror.url,
              "-e", "k0s_publish_registry_ca_path=%s" % auth_registry.ca["ca"],
+             "-e", json.dumps({"k0s_publish_trusted_keys": [mirror_mod.RELEASE_KEY.public_pem]}),
              "-e", "control_plane_output_dir=%s" % manifests,
              "-e", "control_plane_oras_base_url=%s" % oras_mirror.url,
              "-e", "control_plane_oras_version=%s" % oras_mirror.version],

@@ -10,6 +10,8 @@ from conftest import AUTH_PASSWORD, AUTH_USER
 from tests.harness import mirror as mirror_mod
 
 VERSION = "v1.34.1+k0s.0"
+# The fake releases are signed as k0s signs its releases (tests/harness/mirror.py); pin their key.
+TRUSTED = [mirror_mod.RELEASE_KEY.public_pem]
 TAG = "v1.34.1-k0s.0"
 
 
@@ -44,7 +46,7 @@ def test_single_arch_env_credentials_idempotent(ansible_playbook, auth_registry,
                                                 tmp_path):
     """Credentials and CA only in the environment (as the AWX credential type injects them); check, real,
     real, check: changed, changed, not changed, not changed."""
-    extra = {"k0s_publish_repository": auth_registry.host + "/pub/k0s", "k0s_publish_base_url": k0s_release.url,
+    extra = {"k0s_publish_trusted_keys": TRUSTED, "k0s_publish_repository": auth_registry.host + "/pub/k0s", "k0s_publish_base_url": k0s_release.url,
              "k0s_publish_cache_dir": str(tmp_path / "cache")}
     env = {"K0SMOTRON_OCI_USERNAME": AUTH_USER, "K0SMOTRON_OCI_PASSWORD": AUTH_PASSWORD,
            "K0SMOTRON_OCI_CA_PATH": auth_registry.ca["ca"], "XDG_CACHE_HOME": str(tmp_path / "xdg")}
@@ -71,7 +73,7 @@ def test_single_arch_env_credentials_idempotent(ansible_playbook, auth_registry,
 
 
 def test_multi_arch_index(ansible_playbook, registry, k0s_release, run_module, tmp_path):
-    extra = {"k0s_publish_repository": registry.host + "/multi/k0s", "k0s_publish_base_url": k0s_release.url,
+    extra = {"k0s_publish_trusted_keys": TRUSTED, "k0s_publish_repository": registry.host + "/multi/k0s", "k0s_publish_base_url": k0s_release.url,
              "k0s_publish_architectures": ["amd64", "arm64", "arm"], "k0s_publish_registry_plain_http": True,
              "k0s_publish_cache_dir": str(tmp_path / "cache")}
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
@@ -103,7 +105,7 @@ def test_broken_mirror_is_refused(ansible_playbook, registry, k0s_release, tmp_p
     with open(str(root / VERSION / asset), "a") as f:
         f.write(appended)
     with mirror_mod.Mirror(str(root)) as bad:
-        extra = {"k0s_publish_repository": registry.host + "/broken/k0s", "k0s_publish_base_url": bad.url,
+        extra = {"k0s_publish_trusted_keys": TRUSTED, "k0s_publish_repository": registry.host + "/broken/k0s", "k0s_publish_base_url": bad.url,
                  "k0s_publish_registry_plain_http": True, "k0s_publish_cache_dir": str(tmp_path / "cache"),
                  "k0s_publish_download_retries": 1, "k0s_publish_download_delay": 0}
         p = ansible_playbook("k0smotron.oci.publish", extra_vars=extra)
@@ -117,7 +119,8 @@ def test_local_files_and_checksums(ansible_playbook, registry, k0s_release, tmp_
     local = str(tmp_path / "k0s-v1.34.1+k0s.0-arm64")
     with open(k0s_release.files["arm64"], "rb") as src, open(local, "wb") as dst:
         dst.write(src.read())
-    base = {"k0s_publish_repository": registry.host + "/local/k0s", "k0s_publish_architectures": ["arm64"],
+    mirror_mod.RELEASE_KEY.sign(local)
+    base = {"k0s_publish_trusted_keys": TRUSTED, "k0s_publish_repository": registry.host + "/local/k0s", "k0s_publish_architectures": ["arm64"],
             "k0s_publish_files": {"arm64": local}, "k0s_publish_registry_plain_http": True,
             "k0s_publish_base_url": "http://127.0.0.1:9/unused", "k0s_publish_cache_dir": str(tmp_path / "cache")}
     wrong = dict(base, k0s_publish_checksums={"arm64": "0" * 64})
@@ -156,7 +159,7 @@ def test_site_check_real_idempotent(ansible_playbook, auth_registry, k0s_release
     """site: check mode on an empty repository (nothing pushed, nothing written), a real run (publish ->
     resolve -> render), a second real run with changed=0; credentials from the environment only."""
     out = tmp_path / "manifests"
-    extra = {"k0s_publish_repository": auth_registry.host + "/site/k0s", "k0s_publish_base_url": k0s_release.url,
+    extra = {"k0s_publish_trusted_keys": TRUSTED, "k0s_publish_repository": auth_registry.host + "/site/k0s", "k0s_publish_base_url": k0s_release.url,
              "k0s_publish_cache_dir": str(tmp_path / "cache"), "control_plane_output_dir": str(out),
              "control_plane_oras_base_url": oras_mirror.url, "control_plane_oras_version": oras_mirror.version}
     env = {"K0SMOTRON_OCI_USERNAME": AUTH_USER, "K0SMOTRON_OCI_PASSWORD": AUTH_PASSWORD,
@@ -191,7 +194,7 @@ def test_offline_controller_is_told_which_variables_to_set(ansible_playbook, tmp
 def test_summary_and_files_for_other_architectures(ansible_playbook, registry, k0s_release, tmp_path):
     """The result is shown as lines a person reads (what was pushed, or was already there), not a dict repr;
     a local file for an architecture that is not published is an error, not silently ignored."""
-    extra = {"k0s_publish_repository": registry.host + "/summary/k0s", "k0s_publish_files": {"amd64": k0s_release.files["amd64"]},
+    extra = {"k0s_publish_trusted_keys": TRUSTED, "k0s_publish_repository": registry.host + "/summary/k0s", "k0s_publish_files": {"amd64": k0s_release.files["amd64"]},
              "k0s_publish_registry_plain_http": True, "k0s_publish_base_url": "http://127.0.0.1:9/unused",
              "k0s_publish_cache_dir": str(tmp_path / "cache")}
     url = "oci://%s/summary/k0s@sha256:%s" % (registry.host, k0s_release.sha["amd64"])

@@ -4,6 +4,7 @@ outside the signed manifest, signature for another repository) has its own test.
 import base64
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -344,11 +345,12 @@ def test_artifact_push_and_index_push_sign_what_they_push(registry, ansible_play
 
 
 # ------------------------------------------------------------------ control_plane: verify before rendering
-def render_verified(ansible_playbook, oras_mirror, out, ref, trusted, download_url=""):
+def render_verified(ansible_playbook, oras_mirror, out, ref, trusted, download_url="", **over):
     extra = {"control_plane_output_dir": str(out), "control_plane_oras_base_url": oras_mirror.url,
              "control_plane_oras_version": oras_mirror.version, "control_plane_artifact_reference": ref,
              "control_plane_registry_plain_http": True, "control_plane_trusted_keys": trusted,
              "control_plane_download_url": download_url}
+    extra.update(over)
     return ansible_playbook(os.path.join(tools.ROOT, "playbooks", "control_plane.yml"), extra_vars=extra)
 
 
@@ -401,3 +403,90 @@ def test_k0s_binary_installs_only_a_signed_binary(registry, artifact, ansible_pl
     else:
         assert proc.returncode != 0 and "has no cosign signature" in proc.stdout
         assert not dest.exists()
+
+
+# ------------------------------------------------------------------ k0s_publish: release signatures on the way in
+@pytest.fixture()
+def signed_release(tmp_path, keys):
+    """A fake k0s release on a loopback mirror, signed with the real ``cosign sign-blob`` as k0s signs its
+    releases (each binary's .sig, and cosign.pub); ``tamper(how)`` changes it after signing."""
+    from tests.harness import mirror as mirror_mod
+    src = {a: mirror_mod.stand_in_k0s(str(tmp_path / ("src-" + a)), "v1.34.1+k0s.0", pad_bytes=50 + i)
+           for i, a in enumerate(("amd64", "arm64"))}
+    root = tmp_path / "mirror"
+    release = mirror_mod.build_k0s_mirror(str(root), "v1.34.1+k0s.0", src, key=None)
+    for arch in src:
+        asset = os.path.join(release, "k0s-v1.34.1+k0s.0-%s" % arch)
+        with open(asset + ".sig", "w") as f:
+            f.write(cosign("sign-blob", "--key", keys["trusted"]["key"], "--tlog-upload=false", asset).stdout)
+    with open(keys["trusted"]["pub"]) as f, open(os.path.join(release, "cosign.pub"), "w") as out:
+        out.write(f.read())
+    m = mirror_mod.Mirror(str(root)).start()
+    m.release = release
+    yield m
+    m.stop()
+
+
+def publish(ansible_playbook, registry, mirror, tmp_path, **extra):
+    extra_vars = {"k0s_publish_repository": "%s/sc/published" % registry.host, "k0s_publish_base_url": mirror.url,
+                  "k0s_publish_architectures": ["amd64", "arm64"], "k0s_publish_registry_plain_http": True,
+                  "k0s_publish_cache_dir": str(tmp_path / "cache")}
+    extra_vars.update(extra)
+    return ansible_playbook("k0smotron.oci.publish", extra_vars=extra_vars)
+
+
+def test_publish_verifies_the_release_signs_the_artifact_and_control_plane_renders_it(
+        registry, ansible_playbook, keys, signed_release, oras_mirror, tmp_path):
+    proc = publish(ansible_playbook, registry, signed_release, tmp_path, k0s_publish_trusted_keys=[keys["trusted"]["pub"]],
+                   k0s_publish_signing_key=keys["other"]["key"], k0s_publish_signing_key_password=PASSWORD)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert PASSWORD not in proc.stdout
+    repo = "%s/sc/published" % registry.host
+    verified = cosign("verify", "--key", keys["other"]["pub"], "--insecure-ignore-tlog", "--allow-http-registry",
+                      "%s:v1.34.1-k0s.0-arm64" % repo, check=False)
+    assert verified.returncode == 0, verified.stderr
+    out = tmp_path / "rendered"
+    rendered = render_verified(ansible_playbook, oras_mirror, out, repo + ":v1.34.1-k0s.0", [keys["other"]["pub"]],
+                               control_plane_artifact_platform="linux/arm64")
+    assert rendered.returncode == 0, rendered.stdout[-4000:]
+    assert "signed by key sha256:" in rendered.stdout
+
+
+@pytest.mark.parametrize("case", ["tampered-binary", "swapped-sig", "unpinned-key", "wrong-key-type", "no-key"])
+def test_publish_refuses_a_release_whose_signature_does_not_hold(registry, ansible_playbook, keys, signed_release,
+                                                                 tmp_path, case):
+    from tests.harness import mirror as mirror_mod
+    trusted = [keys["trusted"]["pub"]]
+    amd64 = os.path.join(signed_release.release, "k0s-v1.34.1+k0s.0-amd64")
+    if case == "tampered-binary":  # the mirror's owner swaps the binary and fixes sha256sums.txt to match
+        mirror_mod.stand_in_k0s(amd64, "v1.34.1+k0s.0", pad_bytes=999)
+        sums = os.path.join(signed_release.release, "sha256sums.txt")
+        with open(sums) as f:
+            lines = [line for line in f.read().splitlines() if not line.endswith("-amd64")]
+        with open(sums, "w") as f:
+            f.write("\n".join(lines + ["%s *k0s-v1.34.1+k0s.0-amd64" % mirror_mod.sha256_file(amd64)]) + "\n")
+    elif case == "swapped-sig":
+        shutil.copyfile(amd64.replace("amd64", "arm64") + ".sig", amd64 + ".sig")
+    elif case == "unpinned-key":
+        trusted = [keys["other"]["pub"]]
+    elif case == "wrong-key-type":
+        trusted = [pem_public(x25519.X25519PrivateKey.generate())]
+    else:
+        trusted = []
+    proc = publish(ansible_playbook, registry, signed_release, tmp_path, k0s_publish_trusted_keys=trusted,
+                   k0s_publish_repository="%s/sc/refused-%s" % (registry.host, case))
+    assert proc.returncode != 0
+    needle = {"tampered-binary": "does not verify with any pinned key", "swapped-sig": "does not verify with any pinned key",
+              "unpinned-key": "is not one of the pinned keys", "wrong-key-type": "not one cosign verifies",
+              "no-key": "set k0s_publish_trusted_keys to the release's cosign public key"}[case]
+    assert needle in proc.stdout, proc.stdout[-3000:]
+    if case in ("unpinned-key", "no-key"):
+        assert "fingerprint sha256:" in proc.stdout
+    assert "Nothing was pushed" in proc.stdout or case in ("no-key",)
+
+
+def test_publish_without_signature_check_when_switched_off(registry, ansible_playbook, signed_release, tmp_path):
+    os.remove(os.path.join(signed_release.release, "k0s-v1.34.1+k0s.0-amd64.sig"))
+    proc = publish(ansible_playbook, registry, signed_release, tmp_path, k0s_publish_verify_signatures=False,
+                   k0s_publish_repository="%s/sc/unchecked" % registry.host)
+    assert proc.returncode == 0, proc.stdout[-3000:]

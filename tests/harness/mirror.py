@@ -83,8 +83,35 @@ def stand_in_k0s(path, version="v1.34.1+k0s.0", pad_bytes=0):
     return path
 
 
-def build_k0s_mirror(root, version, files):
-    """Lay out ``<version>/k0s-<version>-<arch>`` plus ``sha256sums.txt`` (``<hex> *<asset>``).
+class ReleaseKey:
+    """A signing key like the one a k0s release ships as cosign.pub (ECDSA P-256, cosign's default), for
+    fake releases: ``sign(path)`` writes ``<path>.sig`` as ``cosign sign-blob`` does (base64 DER, SHA-256)."""
+
+    def __init__(self):
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives import serialization
+        self._key = ec.generate_private_key(ec.SECP256R1())
+        self.public_pem = self._key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+    def sign(self, path):
+        import base64
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        with open(path, "rb") as f:
+            signature = self._key.sign(f.read(), ec.ECDSA(hashes.SHA256()))
+        with open(path + ".sig", "w") as f:
+            f.write(base64.b64encode(signature).decode())
+        return path + ".sig"
+
+
+RELEASE_KEY = ReleaseKey()
+
+
+def build_k0s_mirror(root, version, files, key=RELEASE_KEY):
+    """Lay out ``<version>/k0s-<version>-<arch>`` plus ``sha256sums.txt`` (``<hex> *<asset>``), and, as k0s does
+    since v1.29.1, ``<asset>.sig`` for each binary and ``cosign.pub`` (``key``; None for an unsigned release).
+    The source files get their ``.sig`` next to them too, as k0s_publish_files expects.
 
     files: dict arch -> local path of the binary to publish.
     """
@@ -95,6 +122,12 @@ def build_k0s_mirror(root, version, files):
         asset = "k0s-%s-%s" % (version, arch)
         shutil.copyfile(src, os.path.join(d, asset))
         lines.append("%s *%s" % (sha256_file(src), asset))
+        if key is not None:
+            key.sign(os.path.join(d, asset))
+            key.sign(src)
+    if key is not None:
+        with open(os.path.join(d, "cosign.pub"), "w") as f:
+            f.write(key.public_pem)
     with open(os.path.join(d, "sha256sums.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return d
