@@ -26,7 +26,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._registry import cli
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import REGISTRY_ARG_SPEC, SIGNING_ARG_SPEC
 from ansible_collections.k0smotron.oci.plugins.module_utils._resolve import descriptors
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._cosign import CosignError, load_private_key, pem_or_file, trusted_keys_from
-from ansible_collections.k0smotron.oci.plugins.plugin_utils._signatures import NO_TLOG, SignatureError, sign_manifest
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._signatures import SignatureError, sign_manifest
 
 try:  # ansible-core < 2.19 merges module_defaults only into modules' arguments; 2.19+ into every task's
     from ansible.executor.module_common import get_action_args_with_defaults

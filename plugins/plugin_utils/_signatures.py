@@ -38,8 +38,8 @@ from ansible_collections.k0smotron.oci.plugins.plugin_utils._cosign import (
 )
 
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-MAX_PAYLOAD = 64 << 10
-NO_TLOG = "not checked: verification is offline, with pinned keys only (no Rekor transparency log, no Fulcio)"  # a Simple Signing payload is a few hundred bytes
+MAX_PAYLOAD = 64 << 10  # a Simple Signing payload is a few hundred bytes
+NO_TLOG = "not checked: verification is offline, with pinned keys only (no Rekor transparency log, no Fulcio)"
 
 
 class SignatureError(ValueError):

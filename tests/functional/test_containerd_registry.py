@@ -45,8 +45,8 @@ def node(tmp_path, containerd_config, host, password=AUTH_PASSWORD, ca=None, pla
     return Containerd(str(tmp_path / "containerd"), {"10-k0smotron-oci-registry.toml": drop_in})
 
 
-def test_pause_and_kube_proxy_pull_with_the_rendered_credentials_and_ca(auth_registry, mirrored, containerd_config,
-                                                                       tmp_path):
+def test_pause_and_kube_proxy_pull_with_the_rendered_credentials_and_ca(
+        auth_registry, mirrored, containerd_config, tmp_path):
     with node(tmp_path, containerd_config, auth_registry.host, ca=auth_registry.ca["ca"]) as ctd:
         for image in (PAUSE, KUBE_PROXY):
             image_id = ctd.pull("%s/%s" % (auth_registry.host, image))

@@ -194,7 +194,8 @@ def test_offline_controller_is_told_which_variables_to_set(ansible_playbook, tmp
 def test_summary_and_files_for_other_architectures(ansible_playbook, registry, k0s_release, tmp_path):
     """The result is shown as lines a person reads (what was pushed, or was already there), not a dict repr;
     a local file for an architecture that is not published is an error, not silently ignored."""
-    extra = {"k0s_publish_trusted_keys": TRUSTED, "k0s_publish_repository": registry.host + "/summary/k0s", "k0s_publish_files": {"amd64": k0s_release.files["amd64"]},
+    extra = {"k0s_publish_trusted_keys": TRUSTED, "k0s_publish_repository": registry.host + "/summary/k0s",
+             "k0s_publish_files": {"amd64": k0s_release.files["amd64"]},
              "k0s_publish_registry_plain_http": True, "k0s_publish_base_url": "http://127.0.0.1:9/unused",
              "k0s_publish_cache_dir": str(tmp_path / "cache")}
     url = "oci://%s/summary/k0s@sha256:%s" % (registry.host, k0s_release.sha["amd64"])

@@ -365,8 +365,8 @@ def test_control_plane_renders_a_signed_artifact_and_names_the_key(registry, art
 
 
 @pytest.mark.parametrize("case", ["unsigned", "untrusted"])
-def test_control_plane_refuses_to_render_what_no_trusted_key_signed(registry, artifact, ansible_playbook, keys,
-                                                                   oras_mirror, tmp_path, case):
+def test_control_plane_refuses_to_render_what_no_trusted_key_signed(
+        registry, artifact, ansible_playbook, keys, oras_mirror, tmp_path, case):
     ref, url, _digest = artifact(repo="sc/cp-" + case)
     if case == "untrusted":
         result_of(sign(ansible_playbook, ref, keys["other"]["key"]))

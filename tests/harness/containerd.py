@@ -46,7 +46,7 @@ def _strings(message):
             fields.setdefault(number, []).append(message[i:i + length])
             i += length
         elif wire == 0:
-            _, i = _read_varint(message, i)
+            i = _read_varint(message, i)[1]
         else:
             raise ValueError("unexpected wire type %d" % wire)
     return fields
