@@ -183,7 +183,7 @@ def test_the_ca_file_is_the_injected_one(job, auth_registry, credential, tmp_pat
     assert oct(os.stat(path).st_mode & 0o777) == "0o600"
     with open(path) as f:
         assert f.read() == credential[1]["ca_certificate"]
-    env, _ = inject(OCI_REGISTRY, {"username": AUTH_USER, "password": AUTH_PASSWORD}, j.dir)
+    env = inject(OCI_REGISTRY, {"username": AUTH_USER, "password": AUTH_PASSWORD}, j.dir)[0]
     assert env == {"K0SMOTRON_OCI_USERNAME": AUTH_USER, "K0SMOTRON_OCI_PASSWORD": AUTH_PASSWORD,
                    "K0SMOTRON_OCI_CA_PATH": ""}
     # openssl accepts the injected file as the CA of the registry's certificate.
