@@ -21,6 +21,7 @@ VERSION = "v1.34.1+k0s.0"
 TAG = "v1.34.1-k0s.0"
 OCI_REGISTRY = load_credential_type("credential_type")
 NODE_PULL = load_credential_type("node_credential_type")
+RELEASE_KEYS = [mirror_mod.RELEASE_KEY.public_pem]  # the fake releases are signed as k0s signs its releases
 SECRETS = (AUTH_PASSWORD, base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode())
 
 
@@ -78,13 +79,49 @@ def test_extravars_are_unsafe_as_awx_writes_them():
 
 def test_publish_job(job, auth_registry, k0s_release, credential, tmp_path):
     j = job("publish").run(
-        template_vars={"k0s_publish_cache_dir": str(tmp_path / "cache")},
+        template_vars={"k0s_publish_cache_dir": str(tmp_path / "cache"), "k0s_publish_trusted_keys": RELEASE_KEYS},
         survey={"k0s_publish_repository": auth_registry.host + "/awx/k0s", "k0s_publish_version": VERSION,
                 "k0s_publish_architectures": ["amd64"], "k0s_publish_base_url": k0s_release.url},
         credentials=[credential], env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
     assert_successful(j)
     assert "oci://%s/awx/k0s@sha256:%s" % (auth_registry.host, k0s_release.sha) in j.stdout
     assert_no_secret(j)
+
+
+def test_publish_job_signs_with_the_credentials_key(job, auth_registry, k0s_release, credential, tmp_path):
+    """The credential's signing key (a 0600 file, K0SMOTRON_OCI_SIGNING_KEY) signs what the job pushes; neither the
+    key nor its password shows up in what AWX keeps of the job."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key_password = "k3y-Pa55-for-awx"
+    private = ec.generate_private_key(ec.SECP256R1())
+    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.BestAvailableEncryption(key_password.encode())).decode()
+    public = private.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    kind, inputs = credential
+    signing = (kind, dict(inputs, signing_key=pem, signing_key_password=key_password))
+    repo = auth_registry.host + "/awx-signed/k0s"
+    j = job("publish").run(
+        template_vars={"k0s_publish_cache_dir": str(tmp_path / "cache"), "k0s_publish_trusted_keys": RELEASE_KEYS},
+        survey={"k0s_publish_repository": repo, "k0s_publish_version": VERSION, "k0s_publish_base_url": k0s_release.url},
+        credentials=[signing], env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert_successful(j)
+    assert_no_secret(j)
+    for path, text in j.artifact_texts().items():
+        if path == "stdout" or path.startswith("job_events/"):
+            assert key_password not in text and "PRIVATE KEY" not in text, path
+    cosign = tools.cosign_path()
+    if cosign:
+        pub = tmp_path / "signing.pub"
+        pub.write_text(public)
+        proc = subprocess.run([cosign, "verify", "--key", str(pub), "--insecure-ignore-tlog", "%s:%s" % (repo, TAG)],
+                              capture_output=True, text=True, env=dict(os.environ, SSL_CERT_FILE=auth_registry.ca["ca"],
+                                                                        DOCKER_CONFIG=str(tmp_path / "no-docker")),
+                              check=False)
+        assert proc.returncode == 0 or "UNAUTHORIZED" in proc.stderr or "401" in proc.stderr, proc.stderr
+    found = [e for e in j.events if "signature" in json.dumps(e.get("event_data", {}).get("res", {}))]
+    assert found, "the push result carries the signature it wrote"
 
 
 def test_survey_answers_are_not_templated(job, auth_registry, k0s_release, credential, tmp_path):
@@ -159,7 +196,8 @@ def test_site_job(job, auth_registry, k0s_release, oras_mirror, credential, tmp_
     """publish -> resolve -> render; the nodes' Secret carries the injected account, the job output does not."""
     out = tmp_path / "manifests"
     j = job("site").run(
-        template_vars={"k0s_publish_cache_dir": str(tmp_path / "cache"), "control_plane_oras_base_url": oras_mirror.url,
+        template_vars={"k0s_publish_cache_dir": str(tmp_path / "cache"), "k0s_publish_trusted_keys": RELEASE_KEYS,
+                       "control_plane_oras_base_url": oras_mirror.url,
                        "control_plane_oras_version": oras_mirror.version},
         survey={"k0s_publish_repository": auth_registry.host + "/awx-site/k0s", "k0s_publish_version": VERSION,
                 "k0s_publish_architectures": ["amd64"], "k0s_publish_base_url": k0s_release.url,
