@@ -79,13 +79,9 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi import (
-    CapiError,
-    build_objects,
-    check_static,
-    object_names,
-    registry_secret_selector,
-)
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import object_names, registry_secret_selector
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_objects import build_objects, check_static
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import CapiError
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._k8s_yaml import plain
 
 
