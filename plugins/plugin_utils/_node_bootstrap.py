@@ -26,6 +26,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import
     install_oras_script,
     oras_tarball,
 )
+from ansible_collections.k0smotron.oci.plugins.module_utils._reference import DOWNLOAD_SCHEME, Reference, ReferenceError
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import (
     CapiError,
     get_bool,
@@ -118,8 +119,12 @@ def node_registry(settings, download_url):
     host = get_str(settings, "control_plane_registry_host")
     if host:
         return host
-    match = re.match(r"oci://([^/]+)/", download_url or "")
-    return match.group(1) if match else ""
+    if not (download_url or "").startswith(DOWNLOAD_SCHEME):
+        return ""  # an http(s) URL (InPlace): the nodes fetch nothing from a registry
+    try:
+        return Reference.parse(download_url, option="control_plane_download_url", allow_scheme=True).registry
+    except ReferenceError as e:
+        raise CapiError(str(e))
 
 
 def _check_node_tls(settings):
