@@ -7,12 +7,12 @@
 ``K0sControlPlane`` (and the ``Cluster``, ``MachineDeployment``, ``K0sWorkerConfigTemplate``, AWS objects and the
 registry ``Secret``) is built.
 
-``check_static(settings)`` checks every input that needs nothing resolved; ``build_objects(settings, ...)``
-returns the objects in apply order (Secret, AWSMachineTemplate(s), AWSCluster, K0sControlPlane,
-K0sWorkerConfigTemplate, MachineDeployment, Cluster). ``settings`` maps the role's variable names
-(``control_plane_*``) to their values. The rules come from their own homes: names (``_capi_names``), node
-content (``_node_bootstrap``, ``_node_content_rules``), upgrades (``_upgrade_policy``). Errors are ``CapiError``
-whose message names the variable.
+``check_static(settings)`` checks every input that needs nothing resolved (``checked_object_names`` also names
+the objects, for deletion); ``build_objects(settings, ...)`` returns the objects in apply order (Secret,
+AWSMachineTemplate(s), AWSCluster, K0sControlPlane, K0sWorkerConfigTemplate, MachineDeployment, Cluster).
+``settings`` maps the role's variable names (``control_plane_*``) to their values. The rules come from their own
+homes: names (``_capi_names``), node content (``_node_bootstrap``, ``_node_content_rules``), upgrades
+(``_upgrade_policy``). Errors are ``CapiError`` whose message names the variable.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,6 +27,7 @@ from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import (
     MANAGED_BY_LABEL,
     Names,
     head,
+    object_names,
 )
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import (
     CapiError,
@@ -72,6 +73,12 @@ def check_static(settings):
                  "control_plane_workers_args", "control_plane_pre_commands", "control_plane_post_commands"):
         check_no_jinja(get_value(settings, name), name)
     return names
+
+
+def checked_object_names(settings):
+    """``object_names`` after ``check_static``: what deletion needs, from inputs checked as a build checks them."""
+    check_static(settings)
+    return object_names(settings)
 
 
 def _ref(ref, style):
