@@ -16,16 +16,6 @@ __metaclass__ = type
 import json
 import re
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import (
-    ORAS_ARCHES,
-    NodeScriptError,
-    check_http_url,
-    check_node_path,
-    check_oras_version,
-    install_oras_paths,
-    install_oras_script,
-    oras_tarball,
-)
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import DOWNLOAD_SCHEME, Reference, ReferenceError
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import (
     CapiError,
@@ -41,6 +31,16 @@ from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_content_rules 
     check_files,
     check_no_jinja,
     check_plain_commands,
+)
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_scripts import (
+    ORAS_ARCHES,
+    NodeScriptError,
+    check_http_url,
+    check_node_path,
+    check_oras_version,
+    install_oras_paths,
+    install_oras_script,
+    oras_tarball,
 )
 
 DOCKER_CONFIG_PATH = "/root/.docker/config.json"

@@ -17,12 +17,12 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.k0smotron.oci.plugins.module_utils import _node_scripts
+from ansible_collections.k0smotron.oci.plugins.plugin_utils import _node_scripts
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import file_name, object_names
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_objects import build_objects, check_static
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import CapiError
-from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import NodeScriptError, install_oras_script
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._k8s_yaml import dump_all
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_scripts import NodeScriptError, install_oras_script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, "golden", "capi")
