@@ -108,8 +108,8 @@ def _aws_machine_template(settings, names, name, instance_type, ami_id):
     if get_str(settings, "control_plane_provisioner") == "ignition":
         spec["ignition"] = {"storageType": get_str(settings, "control_plane_aws_ignition_storage_type")}
     else:
-        spec["cloudInit"] = {"insecureSkipSecretsManager": get_bool(settings,
-                                                                 "control_plane_aws_insecure_skip_secrets_manager")}
+        spec["cloudInit"] = {"insecureSkipSecretsManager": get_bool(
+            settings, "control_plane_aws_insecure_skip_secrets_manager")}
     spec["uncompressedUserData"] = get_bool(settings, "control_plane_aws_uncompressed_user_data")
     ssh_key = get_str(settings, "control_plane_aws_ssh_key_name")
     if ssh_key:

@@ -69,7 +69,6 @@ def _oras_checksums(settings, version, release_checksums):
     return sums
 
 
-
 def check_node_settings(settings):
     """Check what goes to the nodes and needs nothing resolved: paths, the ORAS version, URLs, checksums and
     retries of the node script, the registry TLS settings, the user's commands and files."""
