@@ -45,7 +45,7 @@ _value:
 """
 
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_objects import checked_object_names
-from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import run_filter
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_filters import run_filter
 
 
 def control_plane_object_names(settings):

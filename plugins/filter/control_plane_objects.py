@@ -76,9 +76,9 @@ _value:
   elements: dict
 """
 
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_filters import run_filter
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import registry_secret_selector
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_objects import build_objects, checked_object_names
-from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import run_filter
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._k8s_yaml import plain
 
 

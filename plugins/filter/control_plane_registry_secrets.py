@@ -46,7 +46,7 @@ _value:
 """
 
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import registry_secret_selector
-from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import run_filter
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_filters import run_filter
 
 
 def control_plane_registry_secrets(settings):

@@ -8,18 +8,14 @@
 The role's argument spec already types its variables; these readers repeat the check because the filters also
 take dicts built by hand, and a wrong type there must give a message that names the variable, not a traceback.
 An empty value (``None`` or ``""``) means unset: ``""``, ``[]``, ``{}``, false. ``CapiError`` is the one error of
-the ``_capi_*`` utils: its message names the variable and says what to do; ``run_filter`` turns it into the
-filter's error.
+the ``_capi_*`` utils: its message names the variable and says what to do.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
-
-from ansible_collections.k0smotron.oci.plugins.plugin_utils._k8s_yaml import plain
 
 
 class CapiError(ValueError):
@@ -87,15 +83,3 @@ def get_choice(settings, name, choices):
         raise CapiError("%s must be one of %s, got %r" % (name, ", ".join(choices), value))
     return value
 
-
-def run_filter(filter_name, function, settings, *args):
-    """``function(settings, *args)`` for the filter ``filter_name``, whose input is the role's variables: plain
-    Python values in, ``CapiError`` out as ``AnsibleFilterError`` naming the filter."""
-    if not isinstance(settings, dict):
-        raise AnsibleFilterError("k0smotron.oci.%s: the input must be a dict of the role's control_plane_* variables, "
-                                 "got a %s" % (filter_name, type(settings).__name__))
-    try:
-        return function(plain(settings), *args)
-    except (CapiError, TypeError) as e:
-        # Messages name variables and never carry the credentials (they are not part of any check).
-        raise AnsibleFilterError("k0smotron.oci.%s: %s" % (filter_name, e))
