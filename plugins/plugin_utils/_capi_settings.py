@@ -82,4 +82,3 @@ def get_choice(settings, name, choices):
     if value not in choices:
         raise CapiError("%s must be one of %s, got %r" % (name, ", ".join(choices), value))
     return value
-
