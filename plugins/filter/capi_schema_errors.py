@@ -67,7 +67,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi_schema import validate_objects
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_schema import validate_objects
 
 
 def _capi_schema_errors(objects):

@@ -54,7 +54,8 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi import CapiError, artifact_version_check
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import CapiError
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._upgrade_policy import artifact_version_check
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._k8s_yaml import plain
 
 

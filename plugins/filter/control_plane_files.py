@@ -75,7 +75,9 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi import CapiError, check_dns_label, file_name
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import file_name
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import CapiError
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._dns_names import check_dns_label
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._k8s_yaml import dump, dump_all
 
 

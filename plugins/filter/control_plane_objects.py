@@ -42,15 +42,14 @@ options:
     type: dict
   names_only:
     description:
-      - Check the inputs that need nothing resolved and return only C(apiVersion), C(kind) and C(metadata) of each
-        object (all that deletion needs); no download URL, credentials or checksums needed.
+      - The older form of P(k0smotron.oci.control_plane_object_names#filter) (same result); the other options are
+        ignored.
     type: bool
     default: false
   registry_secrets:
     description:
-      - Return only C({apiVersion, kind, metadata.namespace, label_selectors}) that finds every registry credentials
-        C(Secret) the role rendered for the cluster, whatever its name (a content hash is part of it, see the role's
-        C(control_plane_registry_secret_hash_suffix)). For C(kubernetes.core.k8s_info) and deletion by labels.
+      - The older form of P(k0smotron.oci.control_plane_registry_secrets#filter) (same result); the other options are
+        ignored.
     type: bool
     default: false
 author:
@@ -67,7 +66,7 @@ EXAMPLES = r"""
 
 - name: What to delete
   ansible.builtin.debug:
-    msg: "{{ settings | k0smotron.oci.control_plane_objects(names_only=true) | map(attribute='kind') }}"
+    msg: "{{ settings | k0smotron.oci.control_plane_object_names | map(attribute='kind') }}"
 """
 
 RETURN = r"""
@@ -77,35 +76,26 @@ _value:
   elements: dict
 """
 
-from ansible.errors import AnsibleFilterError
-
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi import (
-    CapiError,
-    build_objects,
-    check_static,
-    object_names,
-    registry_secret_selector,
-)
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_filters import run_filter
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import registry_secret_selector
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_objects import build_objects, checked_object_names
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._k8s_yaml import plain
+
+
+def _build(settings, dockerconfigjson, oras_release_checksums):
+    return build_objects(settings, dockerconfigjson=dockerconfigjson and str(dockerconfigjson),
+                         oras_release_checksums=plain(oras_release_checksums or {}))
 
 
 def control_plane_objects(settings, dockerconfigjson=None, oras_release_checksums=None, names_only=False,
                           registry_secrets=False):
-    if not isinstance(settings, dict):
-        raise AnsibleFilterError("k0smotron.oci.control_plane_objects: the input must be a dict of the role's "
-                                 "control_plane_* variables, got a %s" % type(settings).__name__)
-    try:
-        settings = plain(settings)
-        if registry_secrets:
-            return registry_secret_selector(settings)
-        if names_only:
-            check_static(settings)
-            return object_names(settings)
-        return build_objects(settings, dockerconfigjson=dockerconfigjson and str(dockerconfigjson),
-                             oras_release_checksums=plain(oras_release_checksums or {}))
-    except (CapiError, TypeError) as e:
-        # Messages name variables and never carry the credentials (they are not part of any check).
-        raise AnsibleFilterError("k0smotron.oci.control_plane_objects: %s" % e)
+    # names_only / registry_secrets: the call forms from before the filters control_plane_object_names and
+    # control_plane_registry_secrets existed; playbooks written then keep working.
+    if registry_secrets:
+        return run_filter("control_plane_objects", registry_secret_selector, settings)
+    if names_only:
+        return run_filter("control_plane_objects", checked_object_names, settings)
+    return run_filter("control_plane_objects", _build, settings, dockerconfigjson, oras_release_checksums)
 
 
 class FilterModule(object):

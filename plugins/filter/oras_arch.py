@@ -41,7 +41,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import oras_arch
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_scripts import oras_arch
 
 
 def _oras_arch(machine):

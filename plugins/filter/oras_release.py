@@ -70,7 +70,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import NodeScriptError, oras_release
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_scripts import NodeScriptError, oras_release
 
 
 def _oras_release(base_url, version, checksums_url="", variable="the ORAS version"):

@@ -60,7 +60,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import oras_wrapper
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_scripts import oras_wrapper
 
 
 def _oras_wrapper(real_binary, version, home=""):

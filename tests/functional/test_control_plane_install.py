@@ -22,7 +22,7 @@ from tests.harness import tools
 from conftest import AUTH_PASSWORD, AUTH_USER
 from test_control_plane import ARCH, FAKE_DIGEST, assert_node_rules, render  # noqa: F401 pylint: disable=unused-import
 
-oras_wrapper = tools.module_util("_node_scripts").oras_wrapper
+oras_wrapper = tools.plugin_util("_node_scripts").oras_wrapper
 
 
 def _write_files(spec):

@@ -1,4 +1,4 @@
-"""The node-side curl fetch (plugins/module_utils/_node_fetch.py) against real registries, run by dash and
+"""The node-side curl fetch (plugins/plugin_utils/_node_fetch.py) against real registries, run by dash and
 by busybox ash (with busybox's own awk/sed/sha256sum/mktemp), with curl as the only HTTP client."""
 import base64
 import hashlib

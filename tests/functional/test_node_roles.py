@@ -18,7 +18,7 @@ from conftest import AUTH_PASSWORD, AUTH_USER
 from tests.harness import mirror as mirror_mod
 from tests.harness import tools
 
-oras_wrapper = tools.module_util("_node_scripts").oras_wrapper
+oras_wrapper = tools.plugin_util("_node_scripts").oras_wrapper
 
 ARCH = tools.HOST_ARCH
 TAG = "v1.34.1-k0s.0"

@@ -1,5 +1,5 @@
 """k0smotron.oci.oras_publish / playbook k0smotron.oci.publish_oras against the real registry and the loopback ORAS
-mirror (upstream's release layout), then the node-side curl fetch (module_utils/_node_fetch.py) of a pushed tarball."""
+mirror (upstream's release layout), then the node-side curl fetch (plugin_utils/_node_fetch.py) of a pushed tarball."""
 import hashlib
 import json
 import os

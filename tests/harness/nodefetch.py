@@ -1,4 +1,4 @@
-"""Loopback fronts for the node-side curl fetch tests (plugins/module_utils/_node_fetch.py).
+"""Loopback fronts for the node-side curl fetch tests (plugins/plugin_utils/_node_fetch.py).
 
 ``Front`` plays a registry (optionally over TLS, optionally asking for Basic credentials) whose blob
 GETs answer with a redirect, like registries that hand blobs to S3 or a CDN. ``Recorder`` is the host
@@ -17,14 +17,14 @@ from .servers import QuietHandler, ThreadedServer
 
 
 def node_fetch_module():
-    """The collection's ``_node_fetch`` module util, imported from this working tree."""
+    """The collection's ``_node_fetch`` plugin util, imported from this working tree."""
     try:
-        from ansible_collections.k0smotron.oci.plugins.module_utils import _node_fetch
+        from ansible_collections.k0smotron.oci.plugins.plugin_utils import _node_fetch
     except ImportError:
         base = os.path.join(tools.TOOLS, "self")
         tools.collections_path(base)
         sys.path.insert(0, base)
-        from ansible_collections.k0smotron.oci.plugins.module_utils import _node_fetch
+        from ansible_collections.k0smotron.oci.plugins.plugin_utils import _node_fetch
     return _node_fetch
 
 

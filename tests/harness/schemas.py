@@ -1,7 +1,7 @@
 """Strict offline validation of rendered Kubernetes objects, for the tests and the demo.
 
 The validator and the CRD schemas are the collection's own
-(``plugins/module_utils/_capi_schema.py`` and ``_capi_schema_data.py``, the same code as the
+(``plugins/plugin_utils/_capi_schema.py`` and ``_capi_schema_data.py``, the same code as the
 ``k0smotron.oci.capi_schema_errors`` filter); nothing outside the repository is read. On top of
 the collection's minimal Secret/ConfigMap check, core objects are also checked with
 ``kubernetes-validate`` (strict) when that package is installed (the test venv has it).
@@ -24,8 +24,8 @@ import yaml
 from . import tools
 
 KUBERNETES_VERSION = "1.37.0"
-SOURCE = "the CRD schemas shipped in the collection (plugins/module_utils/_capi_schema_data.py)"
-_capi = tools.module_util("_capi_schema")
+SOURCE = "the CRD schemas shipped in the collection (plugins/plugin_utils/_capi_schema_data.py)"
+_capi = tools.plugin_util("_capi_schema")
 
 
 def _kubernetes_validate(obj):

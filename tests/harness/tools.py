@@ -51,12 +51,21 @@ def collections_path(build_dir):
     return os.pathsep.join([build_dir, os.path.join(TOOLS, "collections")])
 
 
-def module_util(name, kind="module_utils"):
+def module_util(name):
     """A module util of this working tree (``ansible_collections.k0smotron.oci.plugins.module_utils.<name>``),
     importable from plain Python: a link ``.tools/self/ansible_collections/k0smotron/oci`` -> the tree."""
+    return _collection_module("module_utils." + name)
+
+
+def plugin_util(name):
+    """A plugin util (controller side) of this working tree, as ``module_util`` does it."""
+    return _collection_module("plugin_utils." + name)
+
+
+def _collection_module(name):
     import importlib
     import sys
-    qualified = "ansible_collections.k0smotron.oci.plugins.%s.%s" % (kind, name)
+    qualified = "ansible_collections.k0smotron.oci.plugins." + name
     try:
         return importlib.import_module(qualified)
     except ImportError:

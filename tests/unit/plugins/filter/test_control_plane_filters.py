@@ -11,7 +11,9 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.k0smotron.oci.plugins.filter.control_plane_files import control_plane_files
+from ansible_collections.k0smotron.oci.plugins.filter.control_plane_object_names import control_plane_object_names
 from ansible_collections.k0smotron.oci.plugins.filter.control_plane_objects import control_plane_objects
+from ansible_collections.k0smotron.oci.plugins.filter.control_plane_registry_secrets import control_plane_registry_secrets
 from ansible_collections.k0smotron.oci.plugins.filter.merge_docker_config import merge_docker_config
 from ansible_collections.k0smotron.oci.plugins.filter.node_dockerconfigjson import node_dockerconfigjson
 from ansible_collections.k0smotron.oci.plugins.filter.to_k8s_yaml import to_k8s_yaml
@@ -84,6 +86,24 @@ def test_objects_filter_errors_name_the_variable():
         control_plane_objects(settings)
     with pytest.raises(AnsibleFilterError, match="the input must be a dict"):
         control_plane_objects("x")
+
+
+def test_each_mode_of_control_plane_objects_has_its_own_filter():
+    from ansible_collections.k0smotron.oci.tests.unit.plugins.module_utils.test__capi import defaults
+    settings = defaults(control_plane_registry_username="u", control_plane_workers_enabled=True)
+    names = control_plane_object_names(settings)
+    assert names == control_plane_objects(settings, names_only=True)
+    assert [n["kind"] for n in names] == ["AWSMachineTemplate", "AWSMachineTemplate", "AWSCluster", "K0sControlPlane",
+                                          "K0sWorkerConfigTemplate", "MachineDeployment", "Cluster"]
+    selector = control_plane_registry_secrets(settings)
+    assert selector == control_plane_objects(settings, registry_secrets=True)
+    assert selector["label_selectors"] == ["app.kubernetes.io/managed-by=k0smotron.oci",
+                                           "cluster.x-k8s.io/cluster-name=aws-test"]
+    settings["control_plane_oras_version"] = "1.3.0;id"
+    with pytest.raises(AnsibleFilterError, match="control_plane_object_names: control_plane_oras_version must be"):
+        control_plane_object_names(settings)
+    with pytest.raises(AnsibleFilterError, match="control_plane_registry_secrets: the input must be a dict"):
+        control_plane_registry_secrets(["x"])
 
 
 def test_files_layout():

@@ -11,7 +11,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.k0smotron.oci.plugins.filter.oras_wrapper import FilterModule
-from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import WRAPPER_MARKER
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_scripts import WRAPPER_MARKER
 
 oras_wrapper = FilterModule().filters()["oras_wrapper"]
 

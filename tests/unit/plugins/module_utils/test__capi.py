@@ -17,16 +17,12 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.k0smotron.oci.plugins.module_utils import _node_scripts
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi import (
-    CapiError,
-    build_objects,
-    check_static,
-    file_name,
-    object_names,
-)
-from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import NodeScriptError, install_oras_script
+from ansible_collections.k0smotron.oci.plugins.plugin_utils import _node_scripts
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import file_name, object_names
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_objects import build_objects, check_static
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import CapiError
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._k8s_yaml import dump_all
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_scripts import NodeScriptError, install_oras_script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GOLDEN = os.path.join(HERE, "golden", "capi")
@@ -241,3 +237,14 @@ def test_injected_version_would_not_run_even_unchecked(tmp_path, monkeypatch):
                           env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
     assert proc.returncode != 0 and "cannot download" in proc.stderr, proc.stderr
     assert not pwned.exists()
+
+
+def test_node_registry_is_the_download_urls_host_as_the_reference_parser_reads_it():
+    """The nodes' registry (for the oras wrapper's --plain-http) comes from the oci:// URL through _reference, which
+    refuses a malformed URL with a message naming the variable instead of passing its host on."""
+    url = "oci://reg.example.com:5000/k0s/k0s@sha256:" + "ab" * 32
+    objs = build_objects(defaults(control_plane_download_url=url, control_plane_registry_node_plain_http=True))
+    script = objs[2]["spec"]["k0sConfigSpec"]["files"][0]["content"]
+    assert "For reg.example.com:5000 only" in script
+    with pytest.raises(CapiError, match="option control_plane_download_url: digest"):
+        build_objects(defaults(control_plane_download_url="oci://reg.example.com/k0s/k0s@sha256:abc"))

@@ -12,15 +12,10 @@ import re
 
 import pytest
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi import (
-    CapiError,
-    artifact_version_check,
-    build_objects,
-    check_static,
-    object_names,
-    registry_secret_selector,
-    secret_hash,
-)
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import object_names, registry_secret_selector, secret_hash
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_objects import build_objects, check_static
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import CapiError
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._upgrade_policy import artifact_version_check
 from ansible_collections.k0smotron.oci.tests.unit.plugins.module_utils.test__capi import CREDS, defaults
 
 VERSION = "v1.34.1+k0s.0"

@@ -7,12 +7,12 @@ import copy
 
 import pytest
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi_schema import (
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_schema import (
     known_versions,
     validate_object,
     validate_objects,
 )
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi_schema_data import SCHEMAS
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_schema_data import SCHEMAS
 
 DIGEST = "sha256:" + "a" * 64
 FILE = {"path": "/root/.docker/config.json", "permissions": "0600",

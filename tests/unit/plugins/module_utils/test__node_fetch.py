@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._node_fetch import (
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_fetch import (
     FETCH_FUNCTION,
     FETCH_LIBRARY,
     NodeFetchError,

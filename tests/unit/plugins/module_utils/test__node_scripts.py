@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import (
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_scripts import (
     ORAS_ARCHES,
     NodeScriptError,
     WRAPPER_MARKER,

@@ -2,7 +2,7 @@
 # Copyright (c) k0smotron.oci contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 #
-# This module util is PRIVATE to the collection. It can change at any time without notice.
+# This plugin util is PRIVATE to the collection. It can change at any time without notice.
 """What a node needs to run ORAS the way k0smotron calls it: the one architecture map and the one
 ``oras`` wrapper, shared by the ``oras`` role and the ``install-oras.sh`` script of ``control_plane``.
 
@@ -18,7 +18,7 @@ __metaclass__ = type
 import re
 import shlex
 
-from ansible_collections.k0smotron.oci.plugins.module_utils import _node_fetch as node_fetch
+from ansible_collections.k0smotron.oci.plugins.plugin_utils import _node_fetch as node_fetch
 from ansible_collections.k0smotron.oci.plugins.module_utils._checksums import is_sha256_hex
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import is_registry_host
 

@@ -2,7 +2,7 @@
 # Copyright (c) k0smotron.oci contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 #
-# This module util is PRIVATE to the collection. It can change at any time without notice.
+# This plugin util is PRIVATE to the collection. It can change at any time without notice.
 """A curl-only OCI blob fetch for nodes: the POSIX shell function ``oci_blob_fetch`` and a renderer.
 
 A node that must reach nothing but the registry cannot download the ORAS CLI from GitHub first, so

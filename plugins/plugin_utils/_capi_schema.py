@@ -2,7 +2,7 @@
 # Copyright (c) k0smotron.oci contributors
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
 #
-# This module util is PRIVATE to the collection. It can change at any time without notice.
+# This plugin util is PRIVATE to the collection. It can change at any time without notice.
 """Strict offline validation of rendered Cluster API objects (standard library only).
 
 Custom resources (K0sControlPlane, K0sWorkerConfigTemplate, K0sWorkerConfig, K0sControllerConfig,
@@ -31,22 +31,11 @@ import base64
 import binascii
 import re
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi_schema_data import SCHEMAS
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_schema_data import SCHEMAS
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._dns_names import is_dns_label, is_dns_subdomain
 
 # Full-match patterns only (re.fullmatch): "$" would also accept a trailing newline.
-_DNS_LABEL = re.compile(r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?")
-_DNS_SUBDOMAIN = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*")
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
-
-
-def is_dns_label(value):
-    """A DNS-1123 label (namespaces, label values): at most 63 characters."""
-    return isinstance(value, str) and _DNS_LABEL.fullmatch(value) is not None
-
-
-def is_dns_subdomain(value):
-    """A DNS-1123 subdomain (most object names): at most 253 characters."""
-    return isinstance(value, str) and len(value) <= 253 and _DNS_SUBDOMAIN.fullmatch(value) is not None
 
 
 _INT_RANGES = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1)}
