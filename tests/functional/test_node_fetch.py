@@ -281,7 +281,7 @@ def test_no_curl_is_a_clear_error(tmp_path, busybox_bin, registry, plain_blob):
 def test_the_shell_function_validates_its_arguments(shell, tmp_path, args):
     name, argv, env = shell
     script = tmp_path / "lib.sh"
-    script.write_text(node_fetch.FETCH_LIBRARY + '\noci_blob_fetch "$@"\n')
+    script.write_text(node_fetch.fetch_library() + '\noci_blob_fetch "$@"\n')
     proc = subprocess.run(argv + [str(script)] + args, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2 and proc.stderr.startswith("oci_blob_fetch: "), proc.stderr
 
@@ -290,7 +290,7 @@ def test_sourced_library_leaves_the_caller_alone(shell, tmp_path, registry, plai
     """Sourced with set -eu and traps of its own, the caller keeps its traps, options and variables."""
     name, argv, env = shell
     lib = tmp_path / "lib.sh"
-    lib.write_text(node_fetch.FETCH_LIBRARY)
+    lib.write_text(node_fetch.fetch_library())
     script = tmp_path / "caller.sh"
     script.write_text("set -eu\ntrap 'echo caller-exit-trap' EXIT\n_ocf_registry=mine\n. %s\n"
                       "if oci_blob_fetch -p %s nodes/oras sha256:%s %s/x; then echo ok; else echo failed=$?; fi\n"
