@@ -10,10 +10,13 @@ import subprocess
 import pytest
 
 from tests.functional.conftest import AUTH_PASSWORD, AUTH_USER
+from tests.harness import fakeregistry, hostile
+from tests.harness.fakeregistry import reply
 from tests.harness.faultproxy import FaultProxy
 from tests.harness.nodefetch import SIGNATURE, Front, Recorder, node_fetch_module
 
 node_fetch = node_fetch_module()
+fake = fakeregistry.fake  # the harness' fixture
 
 pytestmark = pytest.mark.skipif(not (shutil.which("dash") and shutil.which("busybox") and shutil.which("curl")),
                                 reason="needs dash, busybox and curl (scripts/setup.sh)")
@@ -297,3 +300,61 @@ def test_sourced_library_leaves_the_caller_alone(shell, tmp_path, registry, plai
                       "echo \"$_ocf_registry\"\n" % (lib, registry.host, "0" * 64, tmp_path))
     proc = subprocess.run(argv + [str(script)], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert proc.stdout.split() == ["failed=4", "mine", "caller-exit-trap"], proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- hostile registries (shared scenarios)
+
+# What the shell fetcher must do in each scenario of tests/harness/hostile.py: (exit code, text in its log).
+HOSTILE_OUTCOMES = {
+    "endless-blob": (5, "sent more than the %d bytes expected" % len(hostile.BLOB)),
+    "blob-without-size": (0, "installed"),  # the size comes from render time, not from the server
+    "endless-token-answer": (7, "answered with more than 64 KiB: refused"),
+    "escapes-in-location": (7, "following a redirect to https://cdn[2J]0;pwned[31m.invalid"),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(hostile.SCENARIOS))
+def test_hostile_registry(node, fake, scenario):
+    hostile.SCENARIOS[scenario](fake)
+    code, needle = HOSTILE_OUTCOMES[scenario]
+    proc = node.fetch(fake.host, hostile.REPOSITORY, hostile.BLOB_DIGEST, plain_http=True, retries=0,
+                      size=len(hostile.BLOB))
+    assert proc.returncode == code and needle in proc.stderr, proc.stderr
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr, "terminal escapes reached the log"
+    assert node.installed() == (["oras.tar.gz"] if code == 0 else [])
+
+
+def test_hostile_scenarios_are_all_covered():
+    assert sorted(HOSTILE_OUTCOMES) == sorted(hostile.SCENARIOS)
+
+
+def test_size_mismatch_is_refused(node, fake):
+    """A body shorter than the layer size given at render time is refused even when nothing else is wrong."""
+    fake.on("GET", "/blobs/", reply(200, body=hostile.BLOB))
+    proc = node.fetch(fake.host, hostile.REPOSITORY, hostile.BLOB_DIGEST, plain_http=True, retries=0,
+                      size=len(hostile.BLOB) + 1)
+    assert proc.returncode == 5 and "got %d bytes, expected %d" % (len(hostile.BLOB), len(hostile.BLOB) + 1) \
+        in proc.stderr, proc.stderr
+    assert node.installed() == []
+
+
+@pytest.fixture()
+def small_disk(node):
+    """The node's destination folder on a 64 KiB tmpfs (needs root)."""
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(node.out)],
+                                           capture_output=True, check=False).returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    yield node
+    subprocess.run(["umount", str(node.out)], check=True)
+
+
+def test_full_disk_is_not_retried(small_disk, fake):
+    big = os.urandom(256 * 1024)
+    digest = "sha256:" + hashlib.sha256(big).hexdigest()
+    fake.on("GET", "/blobs/", reply(200, body=big))
+    proc = small_disk.fetch(fake.host, hostile.REPOSITORY, digest, plain_http=True, retries=3, size=len(big))
+    # The OS error as the shell's head reports it (busybox says "I/O error" for every write error).
+    assert proc.returncode == 8 and "cannot write the download" in proc.stderr, proc.stderr
+    assert "No space left on device" in proc.stderr or (small_disk.name == "busybox" and "I/O error" in proc.stderr)
+    assert fake.count("GET", "/blobs/") == 1, "a full disk is not retried"
+    assert small_disk.installed() == []

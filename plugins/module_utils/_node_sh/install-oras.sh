@@ -113,7 +113,8 @@ if [ "$source" = registry ]; then
   digest=$(lookup "$arch" "$digests")
   [ -n "$digest" ] || die "no ORAS artifact digest known for $arch; nothing installed"
   size=$(lookup "$arch" "$sizes")
-  set -- -c "${DOCKER_CONFIG:-/root/.docker}/config.json" -r "$fetch_retries" -m 0600 -s "${size:-$max_size}"
+  set -- -c "${DOCKER_CONFIG:-/root/.docker}/config.json" -r "$fetch_retries" -m 0600 -l "$max_size"
+  if [ -n "$size" ]; then set -- "$@" -s "$size"; fi
   if [ -n "$ca_file" ]; then set -- "$@" -a "$ca_file"; fi
   if [ "$plain_http" = 1 ]; then set -- "$@" -p; fi
   log "fetching $tarball from $oras_registry/$oras_repository@$digest"

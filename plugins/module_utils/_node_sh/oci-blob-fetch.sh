@@ -1,6 +1,6 @@
 # shellcheck shell=sh
 # --- oci_blob_fetch (k0smotron.oci): fetch one blob from an OCI registry with curl alone -------------
-# Usage: oci_blob_fetch [-c CONFIG_JSON] [-a CA_FILE] [-p] [-r RETRIES] [-m MODE] [-s SIZE] REGISTRY REPOSITORY DIGEST DEST
+# Usage: oci_blob_fetch [-c CONFIG_JSON] [-a CA_FILE] [-p] [-r RETRIES] [-m MODE] [-s SIZE | -l MAX] REGISTRY REPOSITORY DIGEST DEST
 #   REGISTRY host[:port]; REPOSITORY e.g. k0smotron/oras; DIGEST sha256:<64 hex>; DEST an absolute path.
 #   -c  docker config.json with the credentials (default /root/.docker/config.json; missing = anonymous)
 #   -a  PEM file with a private CA: trusted in addition to the system's CA bundle, for this fetch only
@@ -8,7 +8,8 @@
 #   -r  retries after the first attempt on connection errors, 429 and 5xx (default 3; backoff 1, 2, 4 .. 30 s)
 #   -m  file mode of DEST (default 0644)
 #   -s  the blob's size in bytes (the layer size of the manifest): the download stops after it, and any
-#       other size is refused. Without it the download stops after 512 MiB.
+#       other size is refused.
+#   -l  without -s: the download stops after MAX bytes (default 512 MiB)
 # Bounds: every request stops after its size limit (64 KiB for token answers) and after 60 s plus one
 #   second per 16 KiB of that limit, and gives up when it moves slower than 1 KiB/s for 30 s.
 #   Text a server sends (Location, realm) is logged without control characters (no terminal escapes).
@@ -367,11 +368,12 @@ _ocf_main() {
   _ocf_retries=3
   _ocf_mode=0644
   _ocf_size=
+  _ocf_limit=536870912
   _ocf_part=
   _ocf_tmp=
   _ocf_cabundle=
   OPTIND=1
-  while getopts c:a:pr:m:s: _ocf_opt; do
+  while getopts c:a:pr:m:s:l: _ocf_opt; do
     case $_ocf_opt in
       c) _ocf_config=$OPTARG ;;
       a) _ocf_ca=$OPTARG ;;
@@ -379,13 +381,14 @@ _ocf_main() {
       r) _ocf_retries=$OPTARG ;;
       m) _ocf_mode=$OPTARG ;;
       s) _ocf_size=$OPTARG ;;
-      *) _ocf_log "usage: oci_blob_fetch [-c CONFIG_JSON] [-a CA_FILE] [-p] [-r RETRIES] [-m MODE] [-s SIZE] REGISTRY REPOSITORY DIGEST DEST"
+      l) _ocf_limit=$OPTARG ;;
+      *) _ocf_log "usage: oci_blob_fetch [-c CONFIG_JSON] [-a CA_FILE] [-p] [-r RETRIES] [-m MODE] [-s SIZE | -l MAX] REGISTRY REPOSITORY DIGEST DEST"
          return 2 ;;
     esac
   done
   shift $((OPTIND - 1))
   if [ $# -ne 4 ]; then
-    _ocf_log "usage: oci_blob_fetch [-c CONFIG_JSON] [-a CA_FILE] [-p] [-r RETRIES] [-m MODE] [-s SIZE] REGISTRY REPOSITORY DIGEST DEST"
+    _ocf_log "usage: oci_blob_fetch [-c CONFIG_JSON] [-a CA_FILE] [-p] [-r RETRIES] [-m MODE] [-s SIZE | -l MAX] REGISTRY REPOSITORY DIGEST DEST"
     return 2
   fi
   _ocf_registry=$1
@@ -415,8 +418,11 @@ _ocf_main() {
     [0-7][0-7][0-7]|[0-7][0-7][0-7][0-7]) ;;
     *) _ocf_log "mode must be octal such as 0644, got: $_ocf_mode"; return 2 ;;
   esac
+  case $_ocf_limit in
+    ''|*[!0-9]*|0*) _ocf_log "the size limit must be a number of bytes > 0, got: $_ocf_limit"; return 2 ;;
+  esac
   case $_ocf_size in
-    '') _ocf_limit=536870912 ;;
+    '') ;;
     *[!0-9]*|0*) _ocf_log "size must be a number of bytes > 0, got: $_ocf_size"; return 2 ;;
     *) _ocf_limit=$_ocf_size ;;
   esac
