@@ -24,6 +24,7 @@ import json
 import re
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._capi_schema import is_dns_label, is_dns_subdomain
+from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import DockerConfigError, check_fetcher_auth
 from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import (
     ORAS_ARCHES,
     NodeScriptError,
@@ -740,6 +741,12 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
         if not isinstance(dockerconfigjson, str) or not dockerconfigjson:
             raise CapiError("the docker config for the registry credentials Secret is empty")
         check_node_docker_config(dockerconfigjson)
+        source = oras_registry_source(settings) if _bool(settings, "control_plane_oras_install") else None
+        if source:
+            try:
+                check_fetcher_auth(json.loads(dockerconfigjson), source["registry"], "control_plane_oras_source")
+            except DockerConfigError as e:
+                raise CapiError(str(e))
         names = _Names(settings, dockerconfigjson)
     download_url = _str(settings, "control_plane_download_url")
     if not download_url:

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from tests.functional.conftest import AUTH_PASSWORD, AUTH_USER
-from tests.harness import fakeregistry, hostile
+from tests.harness import fakeregistry, hostile, tools
 from tests.harness.fakeregistry import reply
 from tests.harness.faultproxy import FaultProxy
 from tests.harness.nodefetch import SIGNATURE, Front, Recorder, node_fetch_module
@@ -129,6 +129,17 @@ def test_tls_basic_private_ca(node, auth_registry, tls_blob):
     # Already there: no download, still exit 0.
     again = node.fetch(auth_registry.host, "nodes/oras", digest, ca_file=auth_registry.ca["ca"], mode="0640")
     assert again.returncode == 0 and "already matches" in again.stderr
+
+
+def test_username_password_config_from_node_dockerconfigjson(node, auth_registry, tls_blob):
+    """A docker config with username/password (no "auth"), as control_plane's node_dockerconfigjson passes it on:
+    the node's fetcher (which reads "auth" only) gets in."""
+    docker_config = tools.module_util("_docker_config")
+    given = {"auths": {auth_registry.host: {"username": AUTH_USER, "password": AUTH_PASSWORD}}}
+    node.write_config(docker_config.node_config(given, auth_registry.host, "the docker config"))
+    proc = node.fetch(auth_registry.host, "nodes/oras", tls_blob[1], ca_file=auth_registry.ca["ca"])
+    assert proc.returncode == 0, proc.stderr
+    assert sha(node.dest) == tls_blob[1]
 
 
 def test_tls_without_the_ca_fails(node, auth_registry, tls_blob):

@@ -274,3 +274,26 @@ def test_oras_registry_source(artifact, sizes):
 def test_oras_registry_source_refused(artifact, needle):
     with pytest.raises(CapiError, match=needle):
         check_static(defaults(control_plane_oras_source="registry", control_plane_oras_artifact=artifact))
+
+
+@pytest.mark.parametrize("entry, ok", [
+    ({"auth": base64.b64encode(b"user:pw").decode()}, True),
+    ({"identitytoken": "refresh-token-x"}, False),
+    ({"username": "user", "password": "pw"}, False),  # node_dockerconfigjson adds "auth" to such entries
+])
+def test_registry_source_needs_an_auth_entry_the_node_fetcher_can_send(entry, ok):
+    """The nodes' curl fetcher sends only "auth": an identity token alone would leave every node with a 401."""
+    settings = defaults(control_plane_oras_source="registry", control_plane_oras_checksums={},
+                        control_plane_oras_artifact={"repository": "reg.example.com:5000/k0smotron/oras",
+                                                     "digests": DIGESTS}, **CREDS)
+    config = json.dumps({"auths": {"reg.example.com:5000": entry}})
+    if ok:
+        build_objects(settings, dockerconfigjson=config)
+        return
+    with pytest.raises(CapiError, match="control_plane_oras_source: the nodes fetch the ORAS tarball from "
+                                        "reg.example.com:5000 with curl") as info:
+        build_objects(settings, dockerconfigjson=config)
+    assert "refresh-token-x" not in str(info.value) and "pw" not in str(info.value)
+    # Release source: the fetcher is not used, oras reads the identity token itself.
+    settings.update(control_plane_oras_source="release", control_plane_oras_checksums={"amd64": "0" * 64})
+    build_objects(settings, dockerconfigjson=config)
