@@ -11,7 +11,7 @@ import pytest
 
 from tests.functional.conftest import AUTH_PASSWORD, AUTH_USER
 from tests.harness import fakeregistry, hostile, tools
-from tests.harness.fakeregistry import reply
+from tests.harness.fakeregistry import reply, trickle
 from tests.harness.faultproxy import FaultProxy
 from tests.harness.nodefetch import SIGNATURE, Front, Recorder, node_fetch_module
 
@@ -369,3 +369,39 @@ def test_full_disk_is_not_retried(small_disk, fake):
     assert "No space left on device" in proc.stderr or (small_disk.name == "busybox" and "I/O error" in proc.stderr)
     assert fake.count("GET", "/blobs/") == 1, "a full disk is not retried"
     assert small_disk.installed() == []
+
+
+def test_trickle_is_cut_off(tmp_path, busybox_bin, fake):
+    """2 bytes/s passed the old '--speed-limit 1 --speed-time 60' for ever; below 1 KiB/s for 30 s now ends the
+    attempt (curl exit 28), and that is retried like any network error."""
+    node = Node(tmp_path, ("dash", ["dash"], {"PATH": "/usr/bin:/bin"}))
+    fake.on("GET", "/blobs/", trickle(hostile.BLOB))
+    proc = node.fetch(fake.host, hostile.REPOSITORY, hostile.BLOB_DIGEST, plain_http=True, retries=0,
+                      size=len(hostile.BLOB))
+    assert proc.returncode == 7 and "curl exit code 28" in proc.stderr, proc.stderr
+    assert node.installed() == []
+
+
+def test_over_long_token_is_refused(node, fake):
+    """A token that fits the 64 KiB answer but is longer than 16 KiB never goes into a header."""
+    challenge = 'Bearer realm="%s/token",service="fake"' % fake.url
+    fake.on("GET", "/token", reply(200, {"Content-Type": "application/json"}, '{"token":"%s"}' % ("t" * 20000)))
+    fake.on("GET", "/blobs/", reply(401, {"WWW-Authenticate": challenge}))
+    proc = node.fetch(fake.host, hostile.REPOSITORY, hostile.BLOB_DIGEST, plain_http=True, retries=0)
+    assert proc.returncode == 7 and "returned a token longer than 16 KiB: refused" in proc.stderr, proc.stderr
+    assert fake.count("GET", "/blobs/") == 1, "the blob was not asked for again with that token"
+
+
+def test_release_download_of_install_oras_is_bounded(shell, tmp_path, fake):
+    """The release path of install-oras.sh (curl from a mirror) stops an endless tarball at the ORAS tarball cap."""
+    name, argv, env = shell
+    scripts = tools.module_util("_node_scripts")
+    fake.on("GET", "/oras_", fakeregistry.endless())
+    sums = dict((arch, "0" * 64) for arch in scripts.ORAS_ARCHES)
+    path = tmp_path / "install-oras.sh"
+    path.write_text(scripts.install_oras_script("1.3.0", fake.url, str(tmp_path / "prefix"), sums, 3))
+    proc = subprocess.run(argv + [str(path)], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "sent more than %d bytes" % scripts.ORAS_TARBALL_MAX_SIZE in proc.stderr, proc.stderr
+    assert fake.count("GET") == 1, "an oversized answer is not retried"
+    assert not (tmp_path / "prefix").exists()
