@@ -79,6 +79,10 @@ stage_build() {
   for r in "$COLL"/roles/*/; do
     ANSIBLE_COLLECTIONS_PATH="$inst" ansible-doc -t role "k0smotron.oci.$(basename "$r")" >/dev/null || return 1
   done &&
+  # The shipped node scripts (plugins/module_utils/_node_sh) load from the installed tarball too.
+  ANSIBLE_COLLECTIONS_PATH="$inst" ansible localhost -o -m ansible.builtin.copy \
+    -a "dest=$WORK/oras-wrapper content={{ '/opt/oras' | k0smotron.oci.oras_wrapper('1.3.0') }}" >/dev/null &&
+  grep -qxF "exec \"\$real\" \"\$@\"" "$WORK/oras-wrapper" &&
   echo "built and installed $(ls "$out")"
 }
 

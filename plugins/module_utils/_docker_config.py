@@ -208,8 +208,8 @@ def check_fetcher_auth(config, registry, variable):
             raise DockerConfigError(
                 "%s: the nodes fetch the ORAS tarball from %s with curl, which can send only an \"auth\" entry "
                 "(user:password), and the nodes' docker config has none for it (an identity token only?). Give a "
-                "username and password for %s, or use control_plane_oras_source: release." % (variable, registry,
-                                                                                               registry))
+                "username and password for %s, or use control_plane_oras_source: release."
+                % (variable, registry, registry))
 
 
 def merge_config(existing, new):
