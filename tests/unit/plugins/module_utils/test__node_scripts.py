@@ -4,11 +4,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shutil
 import stat
 import subprocess
 
 import pytest
 
+from ansible_collections.k0smotron.oci.plugins.module_utils._node_fetch import node_script
 from ansible_collections.k0smotron.oci.plugins.module_utils._node_scripts import (
     ORAS_ARCHES,
     NodeScriptError,
@@ -147,3 +149,17 @@ def test_oras_release_layout(base, version, checksums_url, expected_checksums):
 def test_oras_release_refuses_a_bad_version(version):
     with pytest.raises(NodeScriptError, match="oras_version must be an ORAS release version"):
         oras_release("https://example.com", version, variable="oras_version")
+
+
+@pytest.mark.parametrize("name", ["install-oras.sh", "oci-blob-fetch.sh", "oras-wrapper.sh"])
+def test_shipped_scripts_parse_in_dash_and_busybox_and_survive_cloud_init(name):
+    """Each shipped node script once, on its own (the goldens show it as one line naming it): POSIX sh for
+    dash and busybox ash, and nothing cloud-init's Jinja pass would consume."""
+    text = node_script(name)
+    for delimiter in ("{{", "{%", "{#"):
+        assert delimiter not in text, delimiter
+    for argv in (["dash", "-n"], ["busybox", "sh", "-n"]):
+        if not shutil.which(argv[0]):
+            pytest.skip("%s is not installed (scripts/setup.sh)" % argv[0])
+        proc = subprocess.run(argv, input=text, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, (argv, proc.stderr)
