@@ -21,6 +21,7 @@ done
 mkdir -p "$OUT"
 
 pid=""
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
   # The driver stops what it started; if it was killed, stop its children recorded in demo.pids.
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
@@ -29,7 +30,7 @@ cleanup() {
   fi
   if [ -f "$OUT/demo.pids" ]; then
     while read -r p; do
-      [ -n "$p" ] && kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null || true
+      if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then kill -TERM "$p" 2>/dev/null || true; fi
     done < "$OUT/demo.pids"
     rm -f "$OUT/demo.pids"
   fi

@@ -8,7 +8,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 scenario=${1:?usage: scripts/molecule.sh SCENARIO [test|converge|verify|...]}
 command=${2:-test}
 [ -f "$ROOT/extensions/molecule/$scenario/molecule.yml" ] || {
-  echo "no scenario extensions/molecule/$scenario (have: $(ls "$ROOT/extensions/molecule" | tr '\n' ' '))" >&2; exit 2; }
+  echo "no scenario extensions/molecule/$scenario (have: $(cd "$ROOT/extensions/molecule" && printf '%s ' *))" >&2; exit 2; }
 export PATH="$ROOT/.venv/bin:$PATH"
 export ANSIBLE_PYTHON_INTERPRETER="${ANSIBLE_PYTHON_INTERPRETER:-$ROOT/.venv/bin/python}"
 has_collection=false

@@ -17,6 +17,7 @@ if ! command -v docker-registry >/dev/null || ! command -v htpasswd >/dev/null; 
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq docker-registry apache2-utils >/dev/null
 fi
+command -v shellcheck >/dev/null || { log "installing shellcheck (the sanity test and the lint stage run it)"; $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq shellcheck >/dev/null; }
 command -v busybox >/dev/null || { log "installing busybox (ash, for the node-side sh tests)"; $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq busybox >/dev/null; }
 # The Debian package starts a service on :5000 where systemd runs; the tests start their own.
 
@@ -38,7 +39,7 @@ IGN="$TOOLS/ignition/usr/lib/dracut/modules.d/30ignition/ignition"
 if [ ! -x "$IGN" ] || [ ! -x "$TOOLS/ignition/usr/bin/ignition-validate" ]; then
   log "unpacking Debian's ignition under $TOOLS/ignition"
   tmp=$(mktemp -d) && chmod 755 "$tmp"  # apt's _apt user downloads into it
-  (cd "$tmp" && apt-get download ignition >/dev/null 2>&1 || { $SUDO apt-get update -qq && apt-get download ignition >/dev/null; })
+  (cd "$tmp" && { apt-get download ignition >/dev/null 2>&1 || { $SUDO apt-get update -qq && apt-get download ignition >/dev/null; }; })
   rm -rf "$TOOLS/ignition" && mkdir -p "$TOOLS/ignition"
   dpkg -x "$tmp"/ignition_*.deb "$TOOLS/ignition"
   rm -rf "$tmp"
@@ -105,7 +106,7 @@ if [ ! -d "$TOOLS/collections/ansible_collections/kubernetes/core" ]; then
   log "extracting kubernetes.core from the ansible wheel"
   tmp=$(mktemp -d)
   "$VENV/bin/pip" download -q ansible==12.3.0 --no-deps -d "$tmp"
-  (cd "$tmp" && python3 -m zipfile -e ansible-*.whl x >/dev/null 2>&1 || unzip -q ansible-*.whl 'ansible_collections/kubernetes/core/*' -d x)
+  (cd "$tmp" && { python3 -m zipfile -e ansible-*.whl x >/dev/null 2>&1 || unzip -q ansible-*.whl 'ansible_collections/kubernetes/core/*' -d x; })
   mkdir -p "$TOOLS/collections/ansible_collections/kubernetes"
   cp -r "$tmp/x/ansible_collections/kubernetes/core" "$TOOLS/collections/ansible_collections/kubernetes/"
   rm -rf "$tmp"

@@ -3,6 +3,7 @@
 #   bash scripts/test.sh                 # everything (what CI runs)
 #   bash scripts/test.sh functional lint # only some stages
 # Stages: sanity units lint integration functional molecule build
+# shellcheck disable=SC2317  # the stage_* functions run by name ("stage_$s")
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -38,7 +39,11 @@ run_stage() {
 stage_sanity() { (cd "$COLL" && ansible-test sanity --local --python 3.11 --color no); }
 stage_units() { (cd "$COLL" && ansible-test units --local --python 3.11 --color no); }
 stage_integration() { (cd "$COLL" && ansible-test integration --local --python 3.11 --color no); }
-stage_lint() { (cd "$COLL" && ansible-lint --offline --profile production && python scripts/check_role_specs.py roles); }
+# Shipped node scripts run under dash and busybox ash on nodes: POSIX sh, checked as sh and as dash.
+stage_lint() {
+  (cd "$COLL" && ansible-lint --offline --profile production && python scripts/check_role_specs.py roles &&
+    shellcheck -s sh plugins/plugin_utils/_node_sh/*.sh && shellcheck -s dash plugins/plugin_utils/_node_sh/*.sh)
+}
 stage_functional() {
   local args=(-q -p no:cacheprovider -o addopts="" tests/functional)
   if python -c 'import xdist' 2>/dev/null; then args+=(-n 2 --dist loadfile); fi
@@ -46,7 +51,8 @@ stage_functional() {
 }
 stage_molecule() {
   local s
-  for s in $(ls -d extensions/molecule/*/ 2>/dev/null | xargs -rn1 basename); do
+  for s in extensions/molecule/*/; do
+    s=$(basename "$s")
     [ -f "extensions/molecule/$s/molecule.yml" ] || continue
     bash scripts/molecule.sh "$s" || return 1
   done
@@ -73,6 +79,10 @@ stage_build() {
   for r in "$COLL"/roles/*/; do
     ANSIBLE_COLLECTIONS_PATH="$inst" ansible-doc -t role "k0smotron.oci.$(basename "$r")" >/dev/null || return 1
   done &&
+  # The shipped node scripts (plugins/plugin_utils/_node_sh) load from the installed tarball too.
+  ANSIBLE_COLLECTIONS_PATH="$inst" ansible localhost -o -m ansible.builtin.copy \
+    -a "dest=$WORK/oras-wrapper content={{ '/opt/oras' | k0smotron.oci.oras_wrapper('1.3.0') }}" >/dev/null &&
+  grep -qxF "exec \"\$real\" \"\$@\"" "$WORK/oras-wrapper" &&
   echo "built and installed $(ls "$out")"
 }
 

@@ -192,7 +192,24 @@ def node_config(config, registry, source):
             "%s holds no inline credentials (\"auths\" entry with \"auth\" or \"identitytoken\") for %s. Credential "
             "helpers (credsStore/credHelpers) cannot run on a node. Log in with 'oras login --registry-config FILE "
             "REGISTRY' into a separate file, or give a username and password." % (source, registry))
+    if not entry.get("auth") and entry.get("username") and entry.get("password"):
+        # The nodes' curl fetcher (oci_blob_fetch) reads "auth" only; docker and oras read it too.
+        entry = dict(entry, **auth_entry(entry["username"], entry["password"]))
     return {"auths": {registry: entry}}
+
+
+def check_fetcher_auth(config, registry, variable):
+    """Raise DockerConfigError when ``config`` (a node config) gives ``registry`` credentials that the nodes' curl
+    fetcher cannot send: it reads the ``auth`` entry (base64 user:password) only, so an identity token alone (or
+    username/password without ``auth``) would leave every node without credentials. No entry at all is fine
+    (anonymous pull). The message names ``variable`` and no secret."""
+    for key, value in (config.get("auths") or {}).items():
+        if _normalize_host(key) == registry and isinstance(value, dict) and value and not value.get("auth"):
+            raise DockerConfigError(
+                "%s: the nodes fetch the ORAS tarball from %s with curl, which can send only an \"auth\" entry "
+                "(user:password), and the nodes' docker config has none for it (an identity token only?). Give a "
+                "username and password for %s, or use control_plane_oras_source: release."
+                % (variable, registry, registry))
 
 
 def merge_config(existing, new):

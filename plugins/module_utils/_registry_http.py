@@ -206,8 +206,15 @@ class Transport:
         http (credentials and content would go in clear text) unless plain_http, and non-HTTP schemes."""
         if not location:
             raise RegistryError("%s: %s sent no Location" % (what, self.where))
-        target = urljoin(base, location.strip())
-        scheme = urlsplit(target).scheme.lower()
+        location = location.strip()
+        # A server's text goes into messages and logs: control characters (terminal escapes) are refused, not shown.
+        if any(ord(c) < 32 or ord(c) == 127 for c in location):
+            raise RegistryError("%s: %s sent a Location with control characters; refused" % (what, self.where))
+        try:
+            target = urljoin(base, location)
+            scheme = urlsplit(target).scheme.lower()
+        except ValueError:
+            raise RegistryError("%s: %s sent a Location that is not a URL; refused" % (what, self.where))
         if scheme not in ("http", "https"):
             raise RegistryError("%s: %s sent a Location with scheme %r; only http(s) is followed" % (what, self.where, scheme))
         if scheme == "http" and urlsplit(base).scheme.lower() == "https" and not self.plain_http:

@@ -20,7 +20,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import json
 
+from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import DockerConfigError, check_fetcher_auth
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import (
     AWS_API_VERSION,
     CLUSTER_LABEL,
@@ -45,6 +47,7 @@ from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_bootstrap impo
     check_node_settings,
     node_content,
     node_spec,
+    oras_registry_source,
 )
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_content_rules import check_no_jinja, check_no_null
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._upgrade_policy import (
@@ -202,6 +205,12 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
         if not isinstance(dockerconfigjson, str) or not dockerconfigjson:
             raise CapiError("the docker config for the registry credentials Secret is empty")
         check_node_docker_config(dockerconfigjson)
+        source = oras_registry_source(settings) if get_bool(settings, "control_plane_oras_install") else None
+        if source:
+            try:
+                check_fetcher_auth(json.loads(dockerconfigjson), source["registry"], "control_plane_oras_source")
+            except DockerConfigError as e:
+                raise CapiError(str(e))
         names = Names(settings, dockerconfigjson)
     download_url = get_str(settings, "control_plane_download_url")
     if not download_url:

@@ -140,9 +140,9 @@ ORAS_SOURCES = ("release", "registry")
 
 
 def oras_registry_source(settings):
-    """control_plane_oras_artifact as {registry, repository, digests: {arch: sha256:HEX}}; None with the release
-    source. Accepts {repository: REG/REPO, digests: {...}} and the oras_publish role's oras_publish_result
-    ({arch: {registry, repository, digest, ...}})."""
+    """control_plane_oras_artifact as {registry, repository, digests: {arch: sha256:HEX}, sizes: {arch: bytes}}; None
+    with the release source. Accepts {repository: REG/REPO, digests: {...}, sizes: {...} (optional)} and the
+    oras_publish role's oras_publish_result ({arch: {registry, repository, digest, size, ...}})."""
     if get_choice(settings, "control_plane_oras_source", ORAS_SOURCES) != "registry":
         return None
     artifact = get_dict(settings, "control_plane_oras_artifact")
@@ -153,7 +153,8 @@ def oras_registry_source(settings):
         if not isinstance(repo, str) or "/" not in repo or not isinstance(artifact.get("digests"), dict):
             raise CapiError(usage)
         registry, repository = repo.split("/", 1)
-        return {"registry": registry, "repository": repository, "digests": dict(artifact["digests"])}
+        return {"registry": registry, "repository": repository, "digests": dict(artifact["digests"]),
+                "sizes": dict(artifact.get("sizes") or {})}
     entries = [v for v in artifact.values() if isinstance(v, dict)]
     if not artifact or len(entries) != len(artifact) or not all("digest" in e for e in entries):
         raise CapiError(usage)
@@ -163,7 +164,8 @@ def oras_registry_source(settings):
                         "(%s); publish them as one artifact" % ", ".join(sorted("%s/%s" % p for p in places)))
     registry, repository = places.pop()
     return {"registry": registry, "repository": repository,
-            "digests": dict((arch, e["digest"]) for arch, e in artifact.items())}
+            "digests": dict((arch, e["digest"]) for arch, e in artifact.items()),
+            "sizes": dict((arch, e["size"]) for arch, e in artifact.items() if "size" in e)}
 
 
 def _install_oras_file(settings, checksums, script_path, download_url=""):

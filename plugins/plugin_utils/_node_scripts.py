@@ -52,85 +52,38 @@ def oras_arch(machine):
                          % (machine, ", ".join(ORAS_ARCHES)))
 
 
-def machine_arch_case(machine_var="machine", arch_var="arch"):
-    """A POSIX ``case`` that sets ``$arch_var`` from ``$machine_var`` with MACHINE_TO_ORAS_ARCH, or fails."""
-    by_arch = {}
-    for machine, arch in sorted(MACHINE_TO_ORAS_ARCH.items()):
-        by_arch.setdefault(arch, []).append(machine)
-    lines = ["case $%s in" % machine_var]
-    for arch in ORAS_ARCHES:
-        lines.append("  %s) %s=%s ;;" % ("|".join(by_arch[arch]), arch_var, arch))
-    lines.append('  *) echo "unsupported machine architecture $%s (ORAS release assets: %s)" >&2; exit 1 ;;'
-                 % (machine_var, ", ".join(ORAS_ARCHES)))
-    lines.append("esac")
-    return "\n".join(lines) + "\n"
-
-
 def comment_text(value):
     """``value`` made safe for a shell comment: one line (a newline would end the comment and run the rest)."""
     return " ".join(str(value).split())
 
 
-# Registry host[:port] as it appears in a reference (also the case pattern the wrapper matches it with).
+def shell_assignments(values):
+    """``name='value'`` lines, every value shell-quoted: how values go into a shipped node script, which follows
+    them unchanged. ``values``: (name, str or int) pairs in order."""
+    return "".join("%s=%s\n" % (name, shlex.quote(str(value))) for name, value in values)
 
 
 def oras_wrapper(real_binary, version, home="", registry=None, ca_file=None, plain_http=False):
-    """Text of the ``oras`` wrapper that runs ``real_binary`` with HOME set when it is unset.
+    """Text of the ``oras`` wrapper that runs ``real_binary`` with HOME set when it is unset: its values, then
+    the shipped ``_node_sh/oras-wrapper.sh``.
 
     ``home`` empty: the invoking user's home from the passwd database, else ``/root``.
     ``registry`` with ``ca_file`` and/or ``plain_http``: for ``oras pull``, ``oras blob fetch`` and
     ``oras manifest fetch`` with an argument ``REGISTRY/...`` (a reference in that registry, exactly: host and
     port), the wrapper adds ``--ca-file CA_FILE`` / ``--plain-http`` after the subcommand; k0smotron runs
-    ``oras blob fetch --output PATH REG/REPO@DIGEST`` with no flags. Every other command runs unchanged.
-    Without them the text is the same as before."""
-    if home:
-        set_home = "  HOME=%s\n" % shlex.quote(home)
-    else:
-        set_home = ('  HOME=$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6)\n'
-                    '  [ -n "$HOME" ] || HOME=/root\n')
-    flags = []
-    if ca_file:
-        flags += ["--ca-file", shlex.quote(ca_file)]
-    if plain_http:
-        flags.append("--plain-http")
-    registry_part = ""
-    if flags:
+    ``oras blob fetch --output PATH REG/REPO@DIGEST`` with no flags. Every other command runs unchanged."""
+    if ca_file or plain_http:
         if not is_registry_host(registry):
             raise NodeScriptError("the registry for the oras wrapper's --ca-file/--plain-http must be host[:port], "
                                   "got %r" % (registry,))
-        flags = " ".join(flags)
-        registry_part = (
-            "# For %(registry)s only: oras pull / blob fetch / manifest fetch of a reference there get %(comment)s\n"
-            "# (k0smotron runs 'oras blob fetch' with no flags).\n"
-            "case ${1:-} in\n"
-            "  pull) n=1 ;;\n"
-            "  blob|manifest) if [ \"${2:-}\" = fetch ]; then n=2; else n=0; fi ;;\n"
-            "  *) n=0 ;;\n"
-            "esac\n"
-            "if [ \"$n\" -gt 0 ]; then\n"
-            "  ours=0\n"
-            "  for a in \"$@\"; do\n"
-            "    case $a in %(q_registry)s/*) ours=1 ;; esac\n"
-            "  done\n"
-            "  if [ \"$ours\" = 1 ] && [ \"$n\" = 1 ]; then\n"
-            "    a1=$1; shift; set -- \"$a1\" %(flags)s \"$@\"\n"
-            "  elif [ \"$ours\" = 1 ]; then\n"
-            "    a1=$1; a2=$2; shift 2; set -- \"$a1\" \"$a2\" %(flags)s \"$@\"\n"
-            "  fi\n"
-            "fi\n")
-        registry_part = registry_part % {"registry": comment_text(registry), "comment": comment_text(flags),
-                                         "q_registry": shlex.quote(registry), "flags": flags}
-    real = shlex.quote(real_binary)
+    else:
+        registry = ""
     return ("#!/bin/sh\n"
             "# %s (ORAS CLI %s), written by k0smotron.oci; do not edit.\n"
-            "# ORAS refuses to start without HOME, and systemd units (Ignition runs k0smotron's commands\n"
-            "# in one) start without it: set HOME when it is unset, then run the real binary.\n"
-            'if [ -z "${HOME:-}" ]; then\n'
-            "%s"
-            "  export HOME\n"
-            "fi\n"
-            "%s"
-            'exec %s "$@"\n') % (WRAPPER_MARKER, comment_text(version), set_home, registry_part, real)
+            "%s%s") % (WRAPPER_MARKER, comment_text(version),
+                       shell_assignments([("real", real_binary), ("home", home), ("registry", registry),
+                                          ("ca_file", ca_file or ""), ("plain_http", int(bool(plain_http)))]),
+                       node_fetch.node_script("oras-wrapper.sh"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -229,102 +182,29 @@ def oras_release(base_url, version, checksums_url="", variable="the ORAS version
     }
 
 
-_INSTALL_ORAS_BODY = r"""
-log() { echo "install-oras: $*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-installed() {
-  [ -x "$real" ] && [ -f "$wrapper" ] || return 1
-  grep -qF "$marker" "$wrapper" && grep -qF "$real" "$wrapper" || return 1
-  HOME=/root "$real" version 2>/dev/null | grep -qE "^Version: *$version([^0-9.]|$)"
-}
-
-write_wrapper() {
-  cat > "$wrapper.new" <<'K0SMOTRON_OCI_WRAPPER'
-@WRAPPER@K0SMOTRON_OCI_WRAPPER
-  chmod 0755 "$wrapper.new"
-}
-
-if installed; then
-  write_wrapper
-  if cmp -s "$wrapper.new" "$wrapper"; then
-    rm -f "$wrapper.new"
-    log "ORAS $version is already installed ($wrapper)"
-  else
-    mv -f "$wrapper.new" "$wrapper"
-    log "ORAS $version is already installed; updated its wrapper $wrapper"
-  fi
-  exit 0
-fi
-
-machine=$(uname -m)
-@ARCH_CASE@
-case $arch in
-@SUM_CASE@
-esac
-tarball=@TARBALL@
-[ -n "$sum" ] || die "no checksum (sha256) known for $tarball; nothing installed"
-
-@DOWNLOAD@
-sha256() {
-  if command -v sha256sum >/dev/null 2>&1; then
-    sha256sum "$1" | cut -d " " -f 1
-  else
-    openssl dgst -sha256 -r "$1" | cut -d " " -f 1
-  fi
-}
-
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' HUP INT TERM
-
-@FETCH_STEP@actual=$(sha256 "$tmp/$tarball")
-[ "$actual" = "$sum" ] || die "checksum (sha256) mismatch for $tarball: expected $sum, got $actual; nothing installed"
-
-mkdir "$tmp/x"
-tar -xzf "$tmp/$tarball" -C "$tmp/x" oras || die "cannot extract oras from $tarball; nothing installed"
-[ -f "$tmp/x/oras" ] || die "$tarball holds no oras binary; nothing installed"
-HOME=/root "$tmp/x/oras" version >/dev/null 2>&1 || die "the oras binary from $tarball does not run here; nothing installed"
-
-mkdir -p "$libdir/oras-$version" "$bindir"
-cp "$tmp/x/oras" "$real.new"
-chmod 0755 "$real.new"
-mv -f "$real.new" "$real"
-write_wrapper
-mv -f "$wrapper.new" "$wrapper"
-log "installed ORAS $version ($arch) as $wrapper"
-"""
+# The most bytes the release download of install-oras.sh accepts (ORAS release tarballs are about 10 MiB), and
+# the registry fetch when the artifact gives no layer size.
+ORAS_TARBALL_MAX_SIZE = 64 << 20
+# The quoted here-document that carries the wrapper inside install-oras.sh ends at this line.
+_WRAPPER_END = "K0SMOTRON_OCI_WRAPPER"
 
 
-_RELEASE_DOWNLOAD = r"""fetch() {
-  n=1
-  while :; do
-    rm -f "$2"
-    if command -v curl >/dev/null 2>&1; then
-      curl -fsSL --connect-timeout 30 -o "$2" "$1" && return 0
-    elif command -v wget >/dev/null 2>&1; then
-      wget -q -T 30 -O "$2" "$1" && return 0
-    else
-      die "neither curl nor wget is installed; nothing installed"
-    fi
-    [ "$n" -lt "$retries" ] || return 1
-    log "download of $1 failed (attempt $n of $retries), retrying in $((n * 2)) s"
-    sleep $((n * 2))
-    n=$((n + 1))
-  done
-}
-"""
-_RELEASE_FETCH = ('fetch "$release_url/$tarball" "$tmp/$tarball" || die "cannot download $release_url/$tarball; '
-                  'nothing installed"\n')
-_REGISTRY_FETCH = (
-    "config=${DOCKER_CONFIG:-/root/.docker}/config.json\n"
-    "case $arch in\n@DIGEST_CASE@\nesac\n"
-    "log \"fetching $tarball from $oras_registry/$oras_repository@$digest\"\n"
-    "rc=0\n"
-    "oci_blob_fetch -c \"$config\" @FETCH_FLAGS@-r \"$fetch_retries\" -m 0600 -- \"$oras_registry\" \"$oras_repository\" "
-    "\"$digest\" \"$tmp/$tarball\" || rc=$?\n"
-    "[ \"$rc\" = 0 ] || die \"cannot fetch $tarball from $oras_registry/$oras_repository@$digest (oci_blob_fetch exit "
-    "$rc); nothing installed\"\n")
+def _pairs(mapping):
+    """{key: value} as "key=value key=value" (keys sorted), a value the shipped scripts look up."""
+    return " ".join("%s=%s" % (k, mapping[k]) for k in sorted(mapping))
+
+
+def _registry_source_sizes(source):
+    """{arch: size} from a registry source's optional ``sizes`` (oras_publish_result's layer sizes)."""
+    sizes = source.get("sizes") or {}
+    for arch, size in sizes.items():
+        try:
+            node_fetch.check_size(size, "control_plane_oras_artifact size (%s)" % arch)
+        except node_fetch.NodeFetchError as e:
+            raise NodeScriptError(str(e))
+        if arch not in source["digests"]:
+            raise NodeScriptError("control_plane_oras_artifact: a size for %s, which has no digest" % arch)
+    return sizes
 
 
 def install_oras_script(version, base_url, prefix, checksums, retries, registry=None, ca_file=None,
@@ -336,8 +216,12 @@ def install_oras_script(version, base_url, prefix, checksums, retries, registry=
     ``source``: ``{"registry": HOST[:PORT], "repository": REPO, "digests": {arch: "sha256:HEX"}}`` takes the tarball
     from that registry instead (``oci_blob_fetch``, curl only, the credentials of
     ``${DOCKER_CONFIG:-/root/.docker}/config.json``, ``ca_file`` / ``plain_http`` as for the wrapper); the blob
-    digest is the tarball's sha256, so ``checksums`` is not used.
+    digest is the tarball's sha256, so ``checksums`` is not used. An optional ``"sizes": {arch: bytes}`` (the layer
+    sizes, as oras_publish_result gives them) bounds the fetch to exactly that size; without it, and for the release
+    download, ORAS_TARBALL_MAX_SIZE is the bound.
 
+    The text is the values (``name='quoted'`` lines and the wrapper in a quoted here-document), then the shipped
+    ``_node_sh/oci-blob-fetch.sh`` (registry source only) and ``_node_sh/install-oras.sh`` unchanged.
     Idempotent on the node, installs nothing on a failed download or checksum. Raises NodeScriptError (naming
     the control_plane variable) for a value that is not safe to put into the script."""
     check_oras_version(version)
@@ -353,54 +237,30 @@ def install_oras_script(version, base_url, prefix, checksums, retries, registry=
                                      oras_checksums_file(version), arch))
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
         raise NodeScriptError("control_plane_oras_download_retries must be a whole number >= 1, got %r" % (retries,))
-    q = shlex.quote
     dummy, libdir, bindir = install_oras_paths(prefix)
     real = "%s/oras-%s/oras" % (libdir, version)
-    header = (
-        "#!/bin/sh\n"
-        "# install-oras.sh - written by the k0smotron.oci.control_plane Ansible role; do not edit on the node.\n"
-        "# Installs the ORAS CLI %(version)s that k0smotron uses for an oci:// downloadURL:\n"
-        "#   %(real)s  the real binary, sha256-verified\n"
-        "#   %(bindir)s/oras  a wrapper that sets HOME=/root when HOME is unset\n"
-        "# The wrapper matters under Ignition: every command runs as a systemd ExecStart line without HOME,\n"
-        "# and the ORAS CLI refuses to start without it. With HOME=/root, oras reads /root/.docker/config.json.\n"
-        "# Idempotent: exits 0 at once when this version is already installed. Installs nothing when a\n"
-        "# download or the checksum fails. Needs: uname, curl or wget, sha256sum (or openssl), tar, gzip, cmp.\n"
-        "set -eu\n"
-        "umask 022\n"
-        "\n"
-        "version=%(q_version)s\n"
-        "release_url=%(q_release)s\n"
-        "libdir=%(q_libdir)s\n"
-        "bindir=%(q_bindir)s\n"
-        "retries=%(retries)d\n"
-        "real=$libdir/oras-$version/oras\n"
-        "wrapper=$bindir/oras\n"
-        "marker=%(q_marker)s\n"
-    ) % {"version": comment_text(version), "real": comment_text(real), "bindir": comment_text(bindir), "q_version": q(version),
-         "q_release": q(oras_release_url(base_url, version)), "q_libdir": q(libdir), "q_bindir": q(bindir),
-         "retries": retries, "q_marker": q(WRAPPER_MARKER)}
+    wrapper = oras_wrapper(real, version, home="/root", registry=registry, ca_file=ca_file, plain_http=plain_http)
+    if "\n%s\n" % _WRAPPER_END in wrapper:
+        raise NodeScriptError("the oras wrapper text holds the line %s, which would end its here-document" % _WRAPPER_END)
+    values = [("version", version), ("release_url", oras_release_url(base_url, version)), ("libdir", libdir),
+              ("bindir", bindir), ("retries", retries), ("marker", WRAPPER_MARKER),
+              ("arch_map", _pairs(MACHINE_TO_ORAS_ARCH)), ("oras_arches", ", ".join(ORAS_ARCHES)),
+              ("max_size", ORAS_TARBALL_MAX_SIZE), ("source", "registry" if source else "release")]
+    library = ""
     if source:
-        header = header.replace("# download or the checksum fails. Needs: uname, curl or wget,",
-                                "# fetch or the checksum fails. Source: the OCI registry %s (repository %s).\n"
-                                "# Needs: uname, curl," % (comment_text(source["registry"]),
-                                                           comment_text(source["repository"])))
-        header += ("oras_registry=%s\noras_repository=%s\nfetch_retries=%d\n"
-                   % (q(source["registry"]), q(source["repository"]), min(retries - 1, node_fetch.MAX_RETRIES)))
-        flags = ("-a %s " % q(ca_file) if ca_file else "") + ("-p " if plain_http else "")
-        digest_case = "\n".join("  %s) digest=%s ;;" % (arch, q(source["digests"].get(arch, "")))
-                                for arch in ORAS_ARCHES)
-        fetch_step = _REGISTRY_FETCH.replace("@DIGEST_CASE@", digest_case).replace("@FETCH_FLAGS@", flags)
-        download = node_fetch.FETCH_LIBRARY.rstrip("\n") + "\n"
+        values += [("oras_registry", source["registry"]), ("oras_repository", source["repository"]),
+                   ("digests", _pairs(source["digests"])), ("sizes", _pairs(_registry_source_sizes(source))),
+                   ("fetch_retries", min(retries - 1, node_fetch.MAX_RETRIES)), ("ca_file", ca_file or ""),
+                   ("plain_http", int(bool(plain_http)))]
+        library = node_fetch.fetch_library()
     else:
-        fetch_step, download = _RELEASE_FETCH, _RELEASE_DOWNLOAD
-    sum_case = "\n".join("  %s) sum=%s ;;" % (arch, q(checksums.get(arch, ""))) for arch in ORAS_ARCHES)
-    body = (_INSTALL_ORAS_BODY
-            .replace("@ARCH_CASE@\n", machine_arch_case())
-            .replace("@SUM_CASE@", sum_case)
-            .replace("@TARBALL@", q("oras_%s_linux_" % version) + "$arch.tar.gz")
-            .replace("@DOWNLOAD@", download)
-            .replace("@FETCH_STEP@", fetch_step)
-            .replace("@WRAPPER@", oras_wrapper(real, version, home="/root", registry=registry, ca_file=ca_file,
-                                               plain_http=plain_http)))
-    return header + body
+        values.append(("sums", _pairs(checksums)))
+    return ("#!/bin/sh\n"
+            "# install-oras.sh - written by the k0smotron.oci.control_plane Ansible role; do not edit on the node.\n"
+            "# The values for this cluster; the shipped script follows them unchanged.\n"
+            "%s"
+            "oras_wrapper_text() {\n"
+            "  cat <<'%s'\n%s%s\n"
+            "}\n"
+            "%s%s") % (shell_assignments(values), _WRAPPER_END, wrapper, _WRAPPER_END, library,
+                       node_fetch.node_script("install-oras.sh"))

@@ -10,10 +10,13 @@ import subprocess
 import pytest
 
 from tests.functional.conftest import AUTH_PASSWORD, AUTH_USER
+from tests.harness import fakeregistry, hostile, tools
+from tests.harness.fakeregistry import reply, trickle
 from tests.harness.faultproxy import FaultProxy
 from tests.harness.nodefetch import SIGNATURE, Front, Recorder, node_fetch_module
 
 node_fetch = node_fetch_module()
+fake = fakeregistry.fake  # the harness' fixture
 
 pytestmark = pytest.mark.skipif(not (shutil.which("dash") and shutil.which("busybox") and shutil.which("curl")),
                                 reason="needs dash, busybox and curl (scripts/setup.sh)")
@@ -126,6 +129,17 @@ def test_tls_basic_private_ca(node, auth_registry, tls_blob):
     # Already there: no download, still exit 0.
     again = node.fetch(auth_registry.host, "nodes/oras", digest, ca_file=auth_registry.ca["ca"], mode="0640")
     assert again.returncode == 0 and "already matches" in again.stderr
+
+
+def test_username_password_config_from_node_dockerconfigjson(node, auth_registry, tls_blob):
+    """A docker config with username/password (no "auth"), as control_plane's node_dockerconfigjson passes it on:
+    the node's fetcher (which reads "auth" only) gets in."""
+    docker_config = tools.module_util("_docker_config")
+    given = {"auths": {auth_registry.host: {"username": AUTH_USER, "password": AUTH_PASSWORD}}}
+    node.write_config(docker_config.node_config(given, auth_registry.host, "the docker config"))
+    proc = node.fetch(auth_registry.host, "nodes/oras", tls_blob[1], ca_file=auth_registry.ca["ca"])
+    assert proc.returncode == 0, proc.stderr
+    assert sha(node.dest) == tls_blob[1]
 
 
 def test_tls_without_the_ca_fails(node, auth_registry, tls_blob):
@@ -281,7 +295,7 @@ def test_no_curl_is_a_clear_error(tmp_path, busybox_bin, registry, plain_blob):
 def test_the_shell_function_validates_its_arguments(shell, tmp_path, args):
     name, argv, env = shell
     script = tmp_path / "lib.sh"
-    script.write_text(node_fetch.FETCH_LIBRARY + '\noci_blob_fetch "$@"\n')
+    script.write_text(node_fetch.fetch_library() + '\noci_blob_fetch "$@"\n')
     proc = subprocess.run(argv + [str(script)] + args, env=env, capture_output=True, text=True, timeout=30, check=False)
     assert proc.returncode == 2 and proc.stderr.startswith("oci_blob_fetch: "), proc.stderr
 
@@ -290,10 +304,104 @@ def test_sourced_library_leaves_the_caller_alone(shell, tmp_path, registry, plai
     """Sourced with set -eu and traps of its own, the caller keeps its traps, options and variables."""
     name, argv, env = shell
     lib = tmp_path / "lib.sh"
-    lib.write_text(node_fetch.FETCH_LIBRARY)
+    lib.write_text(node_fetch.fetch_library())
     script = tmp_path / "caller.sh"
     script.write_text("set -eu\ntrap 'echo caller-exit-trap' EXIT\n_ocf_registry=mine\n. %s\n"
                       "if oci_blob_fetch -p %s nodes/oras sha256:%s %s/x; then echo ok; else echo failed=$?; fi\n"
                       "echo \"$_ocf_registry\"\n" % (lib, registry.host, "0" * 64, tmp_path))
     proc = subprocess.run(argv + [str(script)], env=env, capture_output=True, text=True, timeout=60, check=False)
     assert proc.stdout.split() == ["failed=4", "mine", "caller-exit-trap"], proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- hostile registries (shared scenarios)
+
+# What the shell fetcher must do in each scenario of tests/harness/hostile.py: (exit code, text in its log).
+HOSTILE_OUTCOMES = {
+    "endless-blob": (5, "sent more than the %d bytes expected" % len(hostile.BLOB)),
+    "blob-without-size": (0, "installed"),  # the size comes from render time, not from the server
+    "endless-token-answer": (7, "answered with more than 64 KiB: refused"),
+    "escapes-in-location": (7, "following a redirect to https://cdn[2J]0;pwned[31m.invalid"),
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(hostile.SCENARIOS))
+def test_hostile_registry(node, fake, scenario):
+    hostile.SCENARIOS[scenario](fake)
+    code, needle = HOSTILE_OUTCOMES[scenario]
+    proc = node.fetch(fake.host, hostile.REPOSITORY, hostile.BLOB_DIGEST, plain_http=True, retries=0,
+                      size=len(hostile.BLOB))
+    assert proc.returncode == code and needle in proc.stderr, proc.stderr
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr, "terminal escapes reached the log"
+    assert node.installed() == (["oras.tar.gz"] if code == 0 else [])
+
+
+def test_hostile_scenarios_are_all_covered():
+    assert sorted(HOSTILE_OUTCOMES) == sorted(hostile.SCENARIOS)
+
+
+def test_size_mismatch_is_refused(node, fake):
+    """A body shorter than the layer size given at render time is refused even when nothing else is wrong."""
+    fake.on("GET", "/blobs/", reply(200, body=hostile.BLOB))
+    proc = node.fetch(fake.host, hostile.REPOSITORY, hostile.BLOB_DIGEST, plain_http=True, retries=0,
+                      size=len(hostile.BLOB) + 1)
+    assert proc.returncode == 5 and "got %d bytes, expected %d" % (len(hostile.BLOB), len(hostile.BLOB) + 1) \
+        in proc.stderr, proc.stderr
+    assert node.installed() == []
+
+
+@pytest.fixture()
+def small_disk(node):
+    """The node's destination folder on a 64 KiB tmpfs (needs root)."""
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(node.out)],
+                                           capture_output=True, check=False).returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    yield node
+    subprocess.run(["umount", str(node.out)], check=True)
+
+
+def test_full_disk_is_not_retried(small_disk, fake):
+    big = os.urandom(256 * 1024)
+    digest = "sha256:" + hashlib.sha256(big).hexdigest()
+    fake.on("GET", "/blobs/", reply(200, body=big))
+    proc = small_disk.fetch(fake.host, hostile.REPOSITORY, digest, plain_http=True, retries=3, size=len(big))
+    # The OS error as the shell's head reports it (busybox says "I/O error" for every write error).
+    assert proc.returncode == 8 and "cannot write the download" in proc.stderr, proc.stderr
+    assert "No space left on device" in proc.stderr or (small_disk.name == "busybox" and "I/O error" in proc.stderr)
+    assert fake.count("GET", "/blobs/") == 1, "a full disk is not retried"
+    assert small_disk.installed() == []
+
+
+def test_trickle_is_cut_off(tmp_path, busybox_bin, fake):
+    """2 bytes/s passed the old '--speed-limit 1 --speed-time 60' for ever; below 1 KiB/s for 30 s now ends the
+    attempt (curl exit 28), and that is retried like any network error."""
+    node = Node(tmp_path, ("dash", ["dash"], {"PATH": "/usr/bin:/bin"}))
+    fake.on("GET", "/blobs/", trickle(hostile.BLOB))
+    proc = node.fetch(fake.host, hostile.REPOSITORY, hostile.BLOB_DIGEST, plain_http=True, retries=0,
+                      size=len(hostile.BLOB))
+    assert proc.returncode == 7 and "curl exit code 28" in proc.stderr, proc.stderr
+    assert node.installed() == []
+
+
+def test_over_long_token_is_refused(node, fake):
+    """A token that fits the 64 KiB answer but is longer than 16 KiB never goes into a header."""
+    challenge = 'Bearer realm="%s/token",service="fake"' % fake.url
+    fake.on("GET", "/token", reply(200, {"Content-Type": "application/json"}, '{"token":"%s"}' % ("t" * 20000)))
+    fake.on("GET", "/blobs/", reply(401, {"WWW-Authenticate": challenge}))
+    proc = node.fetch(fake.host, hostile.REPOSITORY, hostile.BLOB_DIGEST, plain_http=True, retries=0)
+    assert proc.returncode == 7 and "returned a token longer than 16 KiB: refused" in proc.stderr, proc.stderr
+    assert fake.count("GET", "/blobs/") == 1, "the blob was not asked for again with that token"
+
+
+def test_release_download_of_install_oras_is_bounded(shell, tmp_path, fake):
+    """The release path of install-oras.sh (curl from a mirror) stops an endless tarball at the ORAS tarball cap."""
+    name, argv, env = shell
+    scripts = tools.plugin_util("_node_scripts")
+    fake.on("GET", "/oras_", fakeregistry.endless())
+    sums = dict((arch, "0" * 64) for arch in scripts.ORAS_ARCHES)
+    path = tmp_path / "install-oras.sh"
+    path.write_text(scripts.install_oras_script("1.3.0", fake.url, str(tmp_path / "prefix"), sums, 3))
+    proc = subprocess.run(argv + [str(path)], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert "sent more than %d bytes" % scripts.ORAS_TARBALL_MAX_SIZE in proc.stderr, proc.stderr
+    assert fake.count("GET") == 1, "an oversized answer is not retried"
+    assert not (tmp_path / "prefix").exists()

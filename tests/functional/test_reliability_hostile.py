@@ -1,36 +1,43 @@
-"""Hostile and malformed registries (issue 12), through the modules, with the harness' fake registry
+"""Hostile and malformed registries (issues 12, 18), through the modules, with the harness' fake registry
 (tests/harness/fakeregistry.py). Well-behaved registries are covered by the real ones elsewhere."""
-import hashlib
 import json
 import os
 
-from tests.harness import fakeregistry
-from tests.harness.fakeregistry import FakeRegistry, endless, json_error, reply
+import pytest
 
-BLOB = b"k0s" * 4096
-BLOB_DIGEST = "sha256:" + hashlib.sha256(BLOB).hexdigest()
+from tests.harness import fakeregistry, hostile
+from tests.harness.fakeregistry import FakeRegistry, json_error, reply
+
+BLOB = hostile.BLOB
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 fake, fake_certs = fakeregistry.fake, fakeregistry.fake_certs  # the harness' fixtures
 
 
-def test_item3_endless_blob_body_stops_at_the_blob_size(fake, run_module, tmp_path):
-    fake.on("HEAD", "/blobs/", reply(200, length=len(BLOB)))
-    fake.on("GET", "/blobs/", endless(chunk=b"\0" * 65536))
+# What blob_fetch must do in each scenario of tests/harness/hostile.py (the node's shell fetcher meets the same
+# scenarios in tests/functional/test_node_fetch.py): a text of its error message.
+HOSTILE_OUTCOMES = {
+    "endless-blob": "more than the %d bytes" % len(hostile.BLOB),
+    "blob-without-size": "no usable Content-Length",
+    "endless-token-answer": "sent an answer larger than 1024 KiB",
+    "escapes-in-location": "sent a Location with control characters; refused",
+}
+
+
+@pytest.mark.parametrize("scenario", sorted(hostile.SCENARIOS))
+def test_hostile_registry(fake, run_module, tmp_path, scenario):
+    hostile.SCENARIOS[scenario](fake)
     dest = tmp_path / "out" / "k0s"
     dest.parent.mkdir()
-    result = run_module("blob_fetch", dict(reference="%s/k0s/k0s@%s" % (fake.host, BLOB_DIGEST), dest=str(dest),
-                                           plain_http=True, retries=1), expect_fail=True)
-    assert "more than the %d bytes" % len(BLOB) in result["msg"] and fake.host in result["msg"]
+    result = run_module("blob_fetch", dict(reference="%s/%s@%s" % (fake.host, hostile.REPOSITORY, hostile.BLOB_DIGEST),
+                                           dest=str(dest), plain_http=True, retries=1, username="u", password="hostile-pw"),
+                        expect_fail=True)
+    assert HOSTILE_OUTCOMES[scenario] in result["msg"] and fake.host in result["msg"], result["msg"]
+    assert "\x1b" not in json.dumps(result) and "\x07" not in result["msg"], "terminal escapes in the result"
     assert os.listdir(str(dest.parent)) == [], "nothing written, no temp file left"
 
 
-def test_item3_blob_without_any_size_is_refused(fake, run_module, tmp_path):
-    fake.on("HEAD", "/blobs/", reply(200, length=False))
-    fake.on("GET", "/blobs/", reply(200, body=BLOB, chunked=True))
-    result = run_module("blob_fetch", dict(reference="%s/k0s/k0s@%s" % (fake.host, BLOB_DIGEST),
-                                           dest=str(tmp_path / "k0s"), plain_http=True), expect_fail=True)
-    assert "no usable Content-Length" in result["msg"]
-    assert os.listdir(str(tmp_path)) == []
+def test_hostile_scenarios_are_all_covered():
+    assert sorted(HOSTILE_OUTCOMES) == sorted(hostile.SCENARIOS)
 
 
 def test_item2_huge_manifest_is_refused_with_flat_memory(fake, run_module):

@@ -10,7 +10,7 @@ so a new test case is a few lines::
         assert fake.count("PUT") == 4
 
 Answers: ``reply`` (status, headers, body; ``length`` overrides or removes Content-Length, ``chunked``),
-``endless`` (a body that never ends), ``stall`` (headers, then silence), ``drop`` (close the connection),
+``endless`` (a body that never ends), ``trickle`` (a byte at a time), ``stall`` (headers, then silence), ``drop`` (close the connection),
 ``redirect`` (a Location). A request no rule matches gets ``default`` (404 NAME_UNKNOWN).
 """
 import re
@@ -113,6 +113,23 @@ def stall(seconds=30, status=200, headers=None, length=100):
         while time.time() < deadline and not handler.server.stopping:
             time.sleep(0.02)
         handler.close_connection = True
+    return answer
+
+
+def trickle(body, every=0.5, status=200, headers=None):
+    """Send the headers (with the full length), then one byte of ``body`` every ``every`` seconds."""
+    def answer(handler, seen):
+        _start(handler, status, headers, {"Content-Length": str(len(body))})
+        handler.close_connection = True
+        try:
+            for i in range(len(body)):
+                if handler.server.stopping:
+                    return
+                handler.wfile.write(body[i:i + 1])
+                handler.wfile.flush()
+                time.sleep(every)
+        except OSError:
+            pass
     return answer
 
 

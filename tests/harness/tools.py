@@ -74,7 +74,3 @@ def _collection_module(name):
         sys.path.insert(0, base)
         return importlib.import_module(qualified)
 
-
-def plugin_util(name):
-    """A controller-side plugin util of this working tree, as module_util does it."""
-    return module_util(name, kind="plugin_utils")

@@ -190,17 +190,16 @@ def test_registry_ca_file_and_wrapper_flags():
     assert files[0] == {"path": "/usr/local/lib/k0smotron-oci/registry-ca.pem", "permissions": "0644",
                         "content": PEM + PEM}
     script = files[1]["content"]
-    assert "case $a in registry.example.com/*) ours=1 ;; esac" in script
-    assert "--ca-file /usr/local/lib/k0smotron-oci/registry-ca.pem" in script and "--plain-http" not in script
+    assert "\nregistry=registry.example.com\nca_file=/usr/local/lib/k0smotron-oci/registry-ca.pem\nplain_http=0\n" \
+        in script
     # control_plane_registry_host names the registry when set; plain HTTP alone.
     settings = defaults(control_plane_registry_host="mirror.example.com:5000",
                         control_plane_registry_node_plain_http=True)
     script = _by_kind(build_objects(settings))["K0sControlPlane"]["spec"]["k0sConfigSpec"]["files"][0]["content"]
-    assert "case $a in mirror.example.com:5000/*) ours=1 ;; esac" in script and "--plain-http" in script
-    assert "--ca-file" not in script
+    assert "\nregistry=mirror.example.com:5000\nca_file=''\nplain_http=1\n" in script
     # Neither: the wrapper is the plain HOME wrapper.
     script = _by_kind(build_objects(defaults()))["K0sControlPlane"]["spec"]["k0sConfigSpec"]["files"][0]["content"]
-    assert "ours=" not in script
+    assert "\nregistry=''\nca_file=''\nplain_http=0\n" in script
 
 
 @pytest.mark.parametrize("pem", [
@@ -226,7 +225,7 @@ def test_node_tls_needs_the_oras_wrapper():
 # --------------------------------------------------------------------------- ORAS from the registry
 
 DIGESTS = {"amd64": "sha256:" + "a" * 64, "arm64": "sha256:" + "b" * 64}
-PUBLISHED = dict((arch, {"file_name": "oras_1.3.0_linux_%s.tar.gz" % arch, "digest": d, "size": 1,
+PUBLISHED = dict((arch, {"file_name": "oras_1.3.0_linux_%s.tar.gz" % arch, "digest": d, "size": 1 + (arch == "arm64"),
                          "registry": "reg.example.com:5000", "repository": "k0smotron/oras",
                          "reference": "reg.example.com:5000/k0smotron/oras@" + d,
                          "download_url": "oci://reg.example.com:5000/k0smotron/oras@" + d})
@@ -240,19 +239,23 @@ def _script(**overrides):
     return script
 
 
-@pytest.mark.parametrize("artifact", [{"repository": "reg.example.com:5000/k0smotron/oras", "digests": DIGESTS},
-                                      PUBLISHED])
-def test_oras_registry_source(artifact):
+@pytest.mark.parametrize("artifact, sizes", [
+    ({"repository": "reg.example.com:5000/k0smotron/oras", "digests": DIGESTS}, "''"),
+    ({"repository": "reg.example.com:5000/k0smotron/oras", "digests": DIGESTS, "sizes": {"amd64": 7}}, "amd64=7"),
+    (PUBLISHED, "'amd64=1 arm64=2'"),
+])
+def test_oras_registry_source(artifact, sizes):
     script = _script(control_plane_oras_source="registry", control_plane_oras_artifact=artifact,
                      control_plane_oras_checksums={}, control_plane_registry_ca=PEM)
     assert "oras_registry=reg.example.com:5000\noras_repository=k0smotron/oras\n" in script
-    assert "  amd64) digest=sha256:%s ;;" % ("a" * 64) in script and "  armv7) digest='' ;;" in script
-    assert "  arm64) sum=%s ;;" % ("b" * 64) in script  # the blob digest is the tarball's sha256
+    assert "\ndigests='amd64=sha256:%s arm64=sha256:%s'\n" % ("a" * 64, "b" * 64) in script
+    # The layer sizes bound the fetch (oras_publish_result gives them).
+    assert "\nsizes=%s\n" % sizes in script
     assert "oci_blob_fetch() {" in script or "oci_blob_fetch()" in script
-    assert "-a /usr/local/lib/k0smotron-oci/registry-ca.pem" in script
-    assert "curl -fsSL" not in script and "wget" not in script.split("oci_blob_fetch")[0]
+    assert "\nca_file=/usr/local/lib/k0smotron-oci/registry-ca.pem\n" in script
+    assert "\nsource=registry\n" in script and "\nsums=" not in script
     # The release source is unchanged.
-    assert "oci_blob_fetch" not in _script()
+    assert "oci_blob_fetch() {" not in _script() and "\nsource=release\n" in _script()
 
 
 @pytest.mark.parametrize("artifact, needle", [
@@ -266,3 +269,26 @@ def test_oras_registry_source(artifact):
 def test_oras_registry_source_refused(artifact, needle):
     with pytest.raises(CapiError, match=needle):
         check_static(defaults(control_plane_oras_source="registry", control_plane_oras_artifact=artifact))
+
+
+@pytest.mark.parametrize("entry, ok", [
+    ({"auth": base64.b64encode(b"user:pw").decode()}, True),
+    ({"identitytoken": "refresh-token-x"}, False),
+    ({"username": "user", "password": "pw"}, False),  # node_dockerconfigjson adds "auth" to such entries
+])
+def test_registry_source_needs_an_auth_entry_the_node_fetcher_can_send(entry, ok):
+    """The nodes' curl fetcher sends only "auth": an identity token alone would leave every node with a 401."""
+    settings = defaults(control_plane_oras_source="registry", control_plane_oras_checksums={},
+                        control_plane_oras_artifact={"repository": "reg.example.com:5000/k0smotron/oras",
+                                                     "digests": DIGESTS}, **CREDS)
+    config = json.dumps({"auths": {"reg.example.com:5000": entry}})
+    if ok:
+        build_objects(settings, dockerconfigjson=config)
+        return
+    with pytest.raises(CapiError, match="control_plane_oras_source: the nodes fetch the ORAS tarball from "
+                                        "reg.example.com:5000 with curl") as info:
+        build_objects(settings, dockerconfigjson=config)
+    assert "refresh-token-x" not in str(info.value) and "pw" not in str(info.value)
+    # Release source: the fetcher is not used, oras reads the identity token itself.
+    settings.update(control_plane_oras_source="release", control_plane_oras_checksums={"amd64": "0" * 64})
+    build_objects(settings, dockerconfigjson=config)

@@ -29,8 +29,8 @@ import random
 import jsonschema
 import yaml
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi_schema import _with_envelope, validate_object
-from ansible_collections.k0smotron.oci.plugins.module_utils._capi_schema_data import SCHEMAS
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_schema import _with_envelope, validate_object
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_schema_data import SCHEMAS
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "capi")
 SEED = 19

@@ -116,3 +116,15 @@ def test_helper_not_found_and_failing(config_dir, monkeypatch):
     write(path, {"credsStore": "absent-helper"})
     with pytest.raises(dc.DockerConfigError, match="could not run"):
         dc.credentials_for("reg.example.com", str(path))
+
+
+def test_node_config_writes_auth_for_username_and_password():
+    """The nodes' curl fetcher reads only "auth": a username/password entry gets one (the rest is kept)."""
+    config = {"auths": {"https://reg.example.com/v1/": {"username": "user", "password": "p:w"}}}
+    entry = dc.node_config(config, "reg.example.com", "the docker config")["auths"]["reg.example.com"]
+    assert base64.b64decode(entry["auth"]).decode() == "user:p:w"
+    assert entry["username"] == "user" and entry["password"] == "p:w"
+    # An entry with "auth" is copied as it is.
+    given = {"auth": base64.b64encode(b"a:b").decode(), "username": "other", "password": "x"}
+    assert dc.node_config({"auths": {"reg.example.com": given}}, "reg.example.com", "c")["auths"]["reg.example.com"] \
+        == given

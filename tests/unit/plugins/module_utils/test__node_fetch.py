@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_fetch import (
     FETCH_FUNCTION,
-    FETCH_LIBRARY,
+    fetch_library,
     NodeFetchError,
     check_no_jinja,
     fetch_command,
@@ -25,13 +25,13 @@ GOOD = dict(registry="registry.example.com:5000", repository="k0smotron/oras", d
 
 def test_library_has_no_jinja_delimiters():
     for delimiter in ("{{", "{%", "{#"):
-        assert delimiter not in FETCH_LIBRARY
-    assert "${#" not in FETCH_LIBRARY
+        assert delimiter not in fetch_library()
+    assert "${#" not in fetch_library()
 
 
 def test_library_avoids_bashisms():
     # No [[ ]], no arrays, no ${var//}, no echo -e, no "function" keyword, no <<< here-strings, no jq, no curl -L.
-    code = "\n".join(line for line in FETCH_LIBRARY.splitlines() if not line.lstrip().startswith("#"))
+    code = "\n".join(line for line in fetch_library().splitlines() if not line.lstrip().startswith("#"))
     for pattern in (r"\[\[ ", r"\$\{\w+//", r"echo -e", r"^\s*function\s+\w+\s*(\(\))?\s*\{", r"<<<", r"\bjq\b", r"\$\{\w+\[", r"\bcurl\b.*\s-L\b"):
         assert not re.search(pattern, code, re.M), pattern
 

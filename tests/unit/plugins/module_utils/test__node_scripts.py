@@ -4,16 +4,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shutil
 import stat
 import subprocess
 
 import pytest
 
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_fetch import node_script
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._node_scripts import (
     ORAS_ARCHES,
     NodeScriptError,
     WRAPPER_MARKER,
-    machine_arch_case,
+    install_oras_script,
     oras_arch,
     oras_release,
     oras_wrapper,
@@ -31,14 +33,24 @@ def test_oras_arch_unknown():
 
 
 @pytest.mark.parametrize("machine, expected", [("x86_64", "amd64"), ("aarch64", "arm64"), ("armhf", "armv7"), ("mips", None)])
-def test_machine_arch_case_runs_in_sh(machine, expected):
-    script = "machine=%s\n%secho \"$arch\"\n" % (machine, machine_arch_case())
-    proc = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=False)
+def test_install_script_maps_the_machine_in_sh(tmp_path, machine, expected):
+    """install-oras.sh finds the arch from ``uname -m`` with the one map (MACHINE_TO_ORAS_ARCH), then looks up its
+    checksum; a stand-in curl that fails ends the run right after (nothing is downloaded)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("uname", "echo %s" % machine), ("curl", "echo \"curl $*\" >&2; exit 7")):
+        (bin_dir / name).write_text("#!/bin/sh\n%s\n" % text)
+        (bin_dir / name).chmod(0o755)
+    sums = dict((arch, str(i) * 64) for i, arch in enumerate(ORAS_ARCHES))
+    script = tmp_path / "install-oras.sh"
+    script.write_text(install_oras_script("1.3.0", "http://127.0.0.1:9/x", str(tmp_path / "p"), sums, 1))
+    proc = subprocess.run(["sh", str(script)], capture_output=True, text=True, check=False,
+                          env={"PATH": "%s:/usr/bin:/bin" % bin_dir})
+    assert proc.returncode == 1
     if expected is None:
-        assert proc.returncode == 1 and "unsupported machine architecture mips" in proc.stderr
+        assert "unsupported machine architecture mips (ORAS release assets: amd64, arm64, armv7)" in proc.stderr
     else:
-        assert proc.returncode == 0 and proc.stdout.strip() == expected
-    assert all(arch in machine_arch_case() for arch in ORAS_ARCHES)
+        assert "oras_1.3.0_linux_%s.tar.gz" % expected in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize("home, expected", [("", "/root"), ("/home/it's", "/home/it's")])
@@ -110,9 +122,9 @@ def test_oras_wrapper_ca_only_and_plain_only(tmp_path):
         ["blob", "fetch", "--plain-http", "--output", "/x", REF]
 
 
-def test_oras_wrapper_unchanged_without_flags():
+def test_oras_wrapper_ignores_the_registry_without_flags():
     assert oras_wrapper("/x/oras", "1.3.0", home="/root") == oras_wrapper("/x/oras", "1.3.0", "/root", registry="r")
-    assert "case" not in oras_wrapper("/x/oras", "1.3.0")
+    assert "\nregistry=''\n" in oras_wrapper("/x/oras", "1.3.0")
     with pytest.raises(NodeScriptError, match="host\\[:port\\]"):
         oras_wrapper("/x/oras", "1.3.0", registry="reg.example.com/path", plain_http=True)
 
@@ -137,3 +149,17 @@ def test_oras_release_layout(base, version, checksums_url, expected_checksums):
 def test_oras_release_refuses_a_bad_version(version):
     with pytest.raises(NodeScriptError, match="oras_version must be an ORAS release version"):
         oras_release("https://example.com", version, variable="oras_version")
+
+
+@pytest.mark.parametrize("name", ["install-oras.sh", "oci-blob-fetch.sh", "oras-wrapper.sh"])
+def test_shipped_scripts_parse_in_dash_and_busybox_and_survive_cloud_init(name):
+    """Each shipped node script once, on its own (the goldens show it as one line naming it): POSIX sh for
+    dash and busybox ash, and nothing cloud-init's Jinja pass would consume."""
+    text = node_script(name)
+    for delimiter in ("{{", "{%", "{#"):
+        assert delimiter not in text, delimiter
+    for argv in (["dash", "-n"], ["busybox", "sh", "-n"]):
+        if not shutil.which(argv[0]):
+            pytest.skip("%s is not installed (scripts/setup.sh)" % argv[0])
+        proc = subprocess.run(argv, input=text, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, (argv, proc.stderr)
