@@ -67,8 +67,8 @@ options:
     default: 3
   option_names:
     description:
-      - How error messages name these options, as a mapping from option name to the name the user knows,
-        for example O(option_names={ca_path: k0s_publish_registry_ca_path}).
+      - "How error messages name these options, as a mapping from option name to the name the user knows,
+        for example C({ca_path: k0s_publish_registry_ca_path})."
       - The collection's roles set this, so that a message inside a role names the role's variables.
     type: dict
     version_added: 0.2.0

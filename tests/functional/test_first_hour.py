@@ -128,8 +128,8 @@ def test_unreachable_oras_release_names_the_offline_variables(ansible_playbook, 
 
 # ----------------------------------------------------------------------------- one CA setting, and the summary
 
-def test_nodes_ca_serves_the_resolve_too_and_the_role_ends_with_a_summary(ansible_playbook, auth_registry, run_module,
-                                                                         oras_mirror, tmp_path):
+def test_one_ca_serves_resolve_and_nodes_and_a_summary_ends(ansible_playbook, auth_registry, run_module,
+                                                            oras_mirror, tmp_path):
     k0s = mirror_mod.stand_in_k0s(str(tmp_path / "k0s"), VERSION)
     ref = auth_registry.host + "/fh/k0s-ca:v1.34.1-k0s.0"
     run_module("artifact_push", dict(reference=ref, files=[k0s], username=AUTH_USER, password=AUTH_PASSWORD,
