@@ -102,6 +102,7 @@ def test_site_runs_from_the_installed_collection(installed, auth_registry, oras_
     assert p.returncode == 0, p.stdout[-5000:]
     assert AUTH_PASSWORD not in p.stdout
     assert tools.ROOT not in p.stdout
+    assert "is not a variable of this role" not in p.stdout
     url = "oci://%s/galaxy/k0s@sha256:%s" % (auth_registry.host, mirror_mod.sha256_file(files["amd64"]))
     rendered = sorted(manifests.iterdir())
     cp = [d for f in rendered for d in schemas.load_file(str(f)) if d["kind"] == "K0sControlPlane"]
