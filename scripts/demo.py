@@ -43,6 +43,11 @@ from tests.harness.registry import Registry  # noqa: E402
 DEFAULT_VERSION = "v1.34.1+k0s.0"
 USER = "demo"
 REPOSITORY = "k0smotron/k0s"
+PASSWORD_ENV = "DEMO_REGISTRY_PASSWORD"
+PASSWORD_LOOKUP = "{{ lookup('ansible.builtin.env', '%s') }}" % PASSWORD_ENV
+TASK_LINE = re.compile(r"^TASK \[(.*)\]", re.M)
+PROGRESS_SECONDS = 0.5  # how often a running playbook's log is looked at
+PROGRESS_EVERY = 3.0  # at most one progress line per playbook this often
 K0S_NAME = re.compile(r"^k0s-(v[0-9][^/]*\+k0s\.[0-9]+)-(amd64|arm64|arm)$")
 
 
@@ -54,6 +59,14 @@ def _cpu_seconds():
 
 class DemoError(Exception):
     pass
+
+
+class Interrupted(BaseException):
+    """SIGTERM / SIGHUP: unwinds like Ctrl-C, so that everything started is stopped."""
+
+    def __init__(self, signum):
+        BaseException.__init__(self, signum)
+        self.signum = signum
 
 
 class Demo(object):
@@ -71,6 +84,7 @@ class Demo(object):
         self.children = []
         self.timings = []
         self.summary = []
+        self.commands = []
         self.started = time.time()
 
     # ------------------------------------------------------------------ output helpers
@@ -99,7 +113,7 @@ class Demo(object):
     # ------------------------------------------------------------------ environment
     def prepare(self):
         if os.path.exists(self.out):
-            for name in ("work", "manifests", "node", "logs", "demo.pids", "summary.txt"):
+            for name in ("work", "manifests", "manifests-registry-only", "node", "logs", "demo.pids", "summary.txt"):
                 path = os.path.join(self.out, name)
                 if os.path.isdir(path) and not os.path.islink(path):
                     shutil.rmtree(path)
@@ -183,24 +197,46 @@ class Demo(object):
 
     # ------------------------------------------------------------------ ansible
     def start_playbook(self, name, extra_vars, log_name, env=None, inventory="localhost,"):
+        # The vars file stays (the printed command can be run again): the password is looked up from the
+        # environment, never written into it.
         vars_path = os.path.join(self.work, "%s-vars.json" % log_name)
-        self.write_private(vars_path, json.dumps(extra_vars, indent=1))
+        text = json.dumps(extra_vars, indent=1).replace(json.dumps(self.password), json.dumps(PASSWORD_LOOKUP))
+        self.write_private(vars_path, text)
         log_path = os.path.join(self.logs, "%s.log" % log_name)
         cmd = [tools.venv_bin("ansible-playbook"), "-i", inventory, "-c", "local", name, "-e", "@" + vars_path]
-        self.say("    $ ansible-playbook %s -e @%s" % (name, os.path.relpath(vars_path)))
         run_env = dict(self.env)
         run_env.update(env or {})
+        run_env[PASSWORD_ENV] = self.password
+        shown_env = ["ANSIBLE_COLLECTIONS_PATH=%s" % self.collections,
+                     "ANSIBLE_PYTHON_INTERPRETER=%s" % os.path.relpath(sys.executable), PASSWORD_ENV + "=..."]
+        shown_env += ["%s=%s" % (k, "\"$%s\"" % PASSWORD_ENV if v == self.password else v) for k, v in sorted((env or {}).items())]
+        command = "%s %s -i %s -c local %s -e @%s" % (" ".join(shown_env), os.path.relpath(cmd[0]), inventory, name,
+                                                      os.path.relpath(vars_path))
+        self.commands.append(command)
+        self.say("    $ " + command)
         with open(log_path, "w") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     env=run_env, cwd=self.out)
         self.children.append(proc)
-        return {"proc": proc, "name": name, "log": log_path, "vars": vars_path, "start": time.time()}
+        return {"proc": proc, "name": name, "log": log_path, "vars": vars_path, "start": time.time(), "task": None,
+                "shown": time.time()}
+
+    def progress(self, run):
+        """Print the task a running playbook is at, when it changed (its output goes to its log)."""
+        try:
+            with open(run["log"]) as f:
+                tasks = TASK_LINE.findall(f.read())
+        except OSError:
+            return
+        if tasks and tasks[-1] != run["task"] and time.time() - run["shown"] >= PROGRESS_EVERY:
+            run["task"], run["shown"] = tasks[-1], time.time()
+            self.say("    ... %s %4.0f s: %s" % (run["name"].split(".")[-1], time.time() - run["start"], tasks[-1]))
 
     def finish_playbook(self, run):
-        try:
-            rc = run["proc"].wait()
-        finally:
-            os.unlink(run["vars"])  # it may hold the registry password
+        while run["proc"].poll() is None:
+            self.progress(run)
+            time.sleep(PROGRESS_SECONDS)
+        rc = run["proc"].wait()
         seconds = time.time() - run["start"]
         text = open(run["log"]).read().replace(self.password, "********")
         with open(run["log"], "w") as f:
@@ -294,12 +330,13 @@ class Demo(object):
         site = self.start_site()
         node = None
         while site["proc"].poll() is None and node is None:
+            self.progress(site)
             if self.published():
                 self.say("    publish done (%.1f s): starting the node playbook while site renders the control plane"
                          % (time.time() - site["start"]))
                 node = self.start_node()
             else:
-                time.sleep(0.3)
+                time.sleep(PROGRESS_SECONDS)
         try:
             self.finish_site(site)
         finally:
@@ -447,6 +484,20 @@ class Demo(object):
             "total: %.1f s (CPU: %.1f s in this driver and its children)" % (total, _cpu_seconds()),
             "",
             "K0sControlPlane.spec.k0sConfigSpec.downloadURL: %s" % self.url,
+            "",
+            "==================== next steps ====================",
+            "The commands above can be run again (the registry and mirror are stopped now; %s is the registry "
+            "password); their vars files stay in %s:" % (PASSWORD_ENV, os.path.relpath(self.work)),
+        ] + ["  " + c for c in self.commands] + [
+            "Your own registry: publish a real k0s there (README, Quick start):",
+            "  K0SMOTRON_OCI_USERNAME=... K0SMOTRON_OCI_PASSWORD=... ansible-playbook k0smotron.oci.publish \\",
+            "    -e k0s_publish_version=%s -e k0s_publish_repository=REGISTRY/REPOSITORY" % self.version,
+            "  then render: ansible-playbook k0smotron.oci.control_plane \\",
+            "    -e control_plane_artifact_reference=REGISTRY/REPOSITORY:%s -e control_plane_output_dir=./manifests"
+            % self.version.replace("+", "-"),
+            "  (a private CA: k0s_publish_registry_ca_path and control_plane_registry_ca; no internet: docs/airgapped.md)",
+            "Apply the manifests to your management cluster (k0smotron and Cluster API installed):",
+            "  kubectl apply -f %s/   or   -e control_plane_state=present" % os.path.relpath(self.manifests),
         ]
         for ln in lines:
             self.say(ln)
@@ -480,7 +531,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
+        raise Interrupted(signum)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
@@ -494,6 +545,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         demo.say("demo interrupted")
         return 130
+    except Interrupted as e:
+        demo.say("demo interrupted (%s): stopping what it started" % signal.Signals(e.signum).name)
+        return 128 + e.signum
     finally:
         demo.stop()
 

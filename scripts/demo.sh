@@ -8,6 +8,7 @@
 # Output in ./demo-output (or --output DIR). Nothing is left running.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+echo "==> installing the tools (scripts/setup.sh; the first run downloads Python packages, a minute or two)"
 bash "$ROOT/scripts/setup.sh"
 
 OUT="$PWD/demo-output"

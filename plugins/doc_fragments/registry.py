@@ -65,6 +65,13 @@ options:
       - If not set, the value of the E(K0SMOTRON_OCI_RETRIES) environment variable is used.
     type: int
     default: 3
+  option_names:
+    description:
+      - "How error messages name these options, as a mapping from option name to the name the user knows,
+        for example C({ca_path: k0s_publish_registry_ca_path})."
+      - The collection's roles set this, so that a message inside a role names the role's variables.
+    type: dict
+    version_added: 0.2.0
 notes:
   - Redirects on blob downloads (object stores, CDNs) are followed without forwarding the
     C(Authorization) header to another origin (scheme, host and port). A redirect or upload location

@@ -29,7 +29,7 @@ class DockerConfigError(Exception):
 class Credentials:
     """username/password, or an identity token; ``source`` says where they came from (for messages)."""
 
-    def __init__(self, username=None, password=None, identity_token=None, source="options"):
+    def __init__(self, username=None, password=None, identity_token=None, source=None):
         self.username = username
         self.password = password
         self.identity_token = identity_token
@@ -39,6 +39,14 @@ class Credentials:
         return bool(self.identity_token or self.username or self.password)
 
     __nonzero__ = __bool__
+
+    def advice(self, registry):
+        """What to do after the registry refused these credentials, naming where they came from."""
+        if self:
+            return "check the credentials, which came from %s" % (self.source or "the caller")
+        where = (" so that %s has an entry for %s" % (self.source, registry)) if self.source else ""
+        return ("no credentials were found: set username and password, or log in (oras login %s)%s"
+                % (registry, where))
 
 
 def find_config_file(config_path=None):

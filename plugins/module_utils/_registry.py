@@ -34,6 +34,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._registry_auth impor
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import (
     LocalWriteError,
     RegistryAuthError,
+    RegistryConnectionError,
     RegistryDigestError,
     RegistryError,
     RegistryLimitError,
@@ -98,7 +99,7 @@ class RegistryClient:
                  ca_path=None, timeout=60.0, retries=3, push=False, sleep=time.sleep, backoff=0.5):
         self.registry = registry
         self.repository = repository
-        self.credentials = credentials or Credentials()
+        self.credentials = credentials if credentials is not None else Credentials()
         self.actions = "pull,push" if push else "pull"
         self.policy = RetryPolicy(retries, sleep, backoff)
         self.transport = Transport(registry, self.where, plain_http, validate_certs, ca_path, timeout)
@@ -178,8 +179,8 @@ class RegistryClient:
 
         if status == 401:
             who = ("as user %r" % self.credentials.username) if self.credentials.username else "anonymously"
-            raise error(RegistryAuthError, "%s: authentication failed %s (401) for %s: check username and password "
-                        "(or the entry in %s)%s" % (what, who, self.where, self.credentials.source, suffix))
+            raise error(RegistryAuthError, "%s: authentication failed %s (401) for %s: %s%s"
+                        % (what, who, self.where, self.credentials.advice(self.registry), suffix))
         if status == 403:
             raise error(RegistryAuthError, "%s: access denied (403) to %s: the account lacks %s rights%s"
                         % (what, self.where, self.actions, suffix))
@@ -194,6 +195,10 @@ class RegistryClient:
         if status == 400 and "DIGEST_INVALID" in codes:
             raise error(RegistryDigestError, "%s: %s rejected the upload: the content does not match its digest%s"
                         % (what, self.where, suffix))
+        if status == 400 and not codes and self.transport.plain_http and self.transport.speaks_tls():
+            raise error(RegistryConnectionError, "%s: %s answered 400 %s to plain HTTP because it speaks TLS (HTTPS) "
+                        "on this port: set plain_http: false (and ca_path if a private CA signed its certificate)"
+                        % (what, self.where, resp.reason))
         content_type = (resp.header("Content-Type") or "").lower()
         if not codes and content_type and "json" not in content_type:
             # Not the registry API talking (a web server, a proxy's error page): say so.

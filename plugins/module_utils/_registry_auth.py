@@ -66,9 +66,8 @@ class Authenticator:
         where = self.transport.where
         if scheme == "basic":
             if not (creds.username or creds.password):
-                raise RegistryAuthError("%s requires a login (basic auth) and no credentials were found: set username "
-                                        "and password, or log in so that %s has an entry" % (where, creds.source),
-                                        status=401)
+                raise RegistryAuthError("%s requires a login (basic auth): %s"
+                                        % (where, creds.advice(self.transport.registry)), status=401)
             self.header = basic_header(creds.username, creds.password)
         elif scheme == "bearer":
             self.header = "Bearer " + self._fetch_token(params)
@@ -105,8 +104,9 @@ class Authenticator:
             raise Transient("%s answered %s" % (service, describe_status(resp)),
                             retry_after_seconds(raw.getheader("Retry-After")), status=raw.status)
         if raw.status in (401, 403):
-            raise RegistryAuthError("%s refused %s for %s (%d): check username and password (or the entry in %s)"
-                                    % (service, self.actions, where, raw.status, self.credentials.source),
+            raise RegistryAuthError("%s refused %s for %s (%d): %s"
+                                    % (service, self.actions, where, raw.status,
+                                       self.credentials.advice(self.transport.registry)),
                                     status=raw.status)
         if raw.status != 200:
             raise RegistryAuthError("%s answered %d for %s" % (service, raw.status, where), status=raw.status)

@@ -223,6 +223,21 @@ class Transport:
                                 % (what, self.where, urlsplit(target).netloc))
         return target
 
+    def speaks_tls(self):
+        """Whether the registry's port completes a TLS handshake (certificate not checked): explains a 400
+        answered to plain HTTP, which is all an HTTPS server can say to a plain-HTTP client."""
+        parts = urlsplit("//" + self.registry)
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            with socket.create_connection((parts.hostname, parts.port or DEFAULT_PORTS["http"]),
+                                          timeout=min(self.timeout, 10)) as sock:
+                with context.wrap_socket(sock, server_hostname=parts.hostname):
+                    return True
+        except (OSError, ValueError):
+            return False
+
     # ------------------------------------------------------------------ connections
     def close(self):
         for conn in self._conns.values():

@@ -66,6 +66,16 @@ def params_from_options(options):
     return params
 
 
+def _option_source(params):
+    """Where username and password came from: an option, or its environment variable (AnsibleModule's
+    fallback leaves no trace, so a value equal to the variable's is taken to come from it)."""
+    names = []
+    for name in ("username", "password"):
+        var = REGISTRY_ARG_SPEC[name]["fallback"][1][0]
+        names.append("the environment variable %s" % var if os.environ.get(var) == params.get(name) else name)
+    return " and ".join(names)
+
+
 def credentials_from_params(params, registry):
     """Options win; else the docker config (config_path / DOCKER_CONFIG / ~/.docker/config.json)."""
     username, password = params.get("username"), params.get("password")
@@ -76,7 +86,7 @@ def credentials_from_params(params, registry):
         if not password:
             raise RegistryAuthError("option password: empty for user %r; give the password or token (or omit both "
                                     "username and password to use the docker config.json)" % username)
-        return Credentials(username=username, password=password, source="the username/password options")
+        return Credentials(username=username, password=password, source=_option_source(params))
     try:
         return credentials_for(registry, params.get("config_path"))
     except DockerConfigError as e:

@@ -36,6 +36,9 @@ def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "K0SMOTRON_OCI_", "K0S_"))}
     env["DEMO_REGISTRY_PASSWORD"] = PASSWORD
+    # What a previous run left (in a directory the demo writes) must be gone afterwards.
+    (out / "demo-output" / "manifests-registry-only").mkdir(parents=True)
+    (out / "demo-output" / "manifests-registry-only" / "99-stale.yaml").write_text("stale: true\n")
     start = time.time()
     p = subprocess.run(["bash", os.path.join(ROOT, "scripts", "demo.sh"), "--output", str(out / "demo-output")],
                        cwd=str(out), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -111,3 +114,39 @@ def test_node_prefix_has_the_binary(demo):
     k0s = demo["out"] / "node" / "usr" / "local" / "bin" / "k0s"
     assert mirror_mod.sha256_file(str(k0s)) == m.group(4)
     assert os.access(str(demo["out"] / "node" / "usr" / "local" / "bin" / "oras"), os.X_OK)
+
+
+def test_demo_shows_progress_next_steps_and_commands_that_can_be_run_again(demo):
+    out = demo["proc"].stdout
+    # Progress while the playbooks run (their output goes to logs/).
+    assert re.search(r"^    \.\.\. site +\d+ s: k0smotron\.oci\.", out, re.M), out[-3000:]
+    assert "==================== next steps ====================" in out
+    assert "kubectl apply -f " in out and "k0smotron.oci.publish" in out.split("next steps")[1]
+    # The printed commands name vars files that still exist and hold no password.
+    commands = re.findall(r"^    \$ (.*ansible-playbook .* -e @(\S+))$", out, re.M)
+    assert len(commands) >= 4, out[-3000:]
+    for _command, vars_file in commands:
+        path = vars_file if os.path.isabs(vars_file) else os.path.join(str(demo["out"].parent), vars_file)
+        text = open(path).read()
+        assert PASSWORD not in text
+    assert "lookup('ansible.builtin.env', 'DEMO_REGISTRY_PASSWORD')" in open(
+        os.path.join(str(demo["out"].parent), commands[-1][1])).read()
+    assert not (demo["out"] / "manifests-registry-only" / "99-stale.yaml").exists()
+
+
+def test_sigterm_says_interrupted_and_stops_everything(tmp_path):
+    out = tmp_path / "demo-output"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "K0SMOTRON_OCI_", "K0S_"))}
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", "demo.py"), "--output", str(out)],
+                            cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("==> playbooks"):
+            break
+    proc.terminate()
+    rest = proc.communicate(timeout=60)[0]
+    text = "".join(lines) + rest
+    assert proc.returncode == 128 + 15, text
+    assert "demo interrupted (SIGTERM)" in text
+    assert _registry_processes(out) == []

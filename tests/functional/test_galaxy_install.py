@@ -1,5 +1,6 @@
 """ansible-galaxy collection build -> install the tarball into an empty collections path ->
-ansible-playbook k0smotron.oci.site (render mode, local TLS registry) runs from there, not from the source tree."""
+ansible-playbook k0smotron.oci.site (render mode, local TLS registry) runs from there, not from the source tree.
+The install is offline and without --no-deps (no hard dependency); kubernetes.core is needed only to apply."""
 import glob
 import json
 import os
@@ -39,7 +40,8 @@ def installed(tmp_path_factory):
     assert b.returncode == 0, b.stdout + b.stderr
     (tarball,) = glob.glob(str(out / "k0smotron-oci-*.tar.gz"))
     # --force: ansible-galaxy skips the install when it sees the same k0smotron.oci version on another configured path.
-    i = subprocess.run([galaxy, "collection", "install", "--no-deps", "--offline", "--force", "-p", str(inst), tarball],
+    # No --no-deps: a user without Galaxy access runs exactly this.
+    i = subprocess.run([galaxy, "collection", "install", "--offline", "--force", "-p", str(inst), tarball],
                        cwd=str(work), capture_output=True, text=True, env=clean, check=False)
     assert i.returncode == 0, i.stdout + i.stderr
     coll = inst / "ansible_collections" / "k0smotron" / "oci"
@@ -49,23 +51,41 @@ def installed(tmp_path_factory):
     return {"work": work, "path": str(inst), "tarball": tarball}
 
 
-def test_site_runs_from_the_installed_collection(installed, auth_registry, oras_mirror, tmp_path):
-    work = tmp_path
-    files = {"amd64": mirror_mod.stand_in_k0s(str(work / "k0s-src"), VERSION)}
-    mirror_mod.build_k0s_mirror(str(work / "k0s-mirror"), VERSION, files)
-    manifests = work / "manifests"
+def installed_env(installed, work):
+    """Only the installed k0smotron.oci: no kubernetes.core on the collections path."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANSIBLE_", "K0SMOTRON_OCI_"))}
     env.update({
-        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join([installed["path"], os.path.join(tools.TOOLS, "collections")]),
+        "ANSIBLE_COLLECTIONS_PATH": installed["path"],
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
         "ANSIBLE_LOCALHOST_WARNING": "false",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_LOCAL_TEMP": str(work / "tmp-local"),
         "ANSIBLE_REMOTE_TMP": str(work / "tmp-remote"),
         "XDG_CACHE_HOME": str(work / "cache"),
-        "K0SMOTRON_OCI_USERNAME": AUTH_USER,
-        "K0SMOTRON_OCI_PASSWORD": AUTH_PASSWORD,
     })
+    return env
+
+
+def test_apply_without_kubernetes_core_says_how_to_install_it(installed, tmp_path):
+    p = subprocess.run(
+        [tools.venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local", "k0smotron.oci.control_plane",
+         "-e", "control_plane_state=present",
+         "-e", "control_plane_download_url=oci://registry.example.com/k0s@sha256:" + "a" * 64],
+        cwd=str(tmp_path), env=installed_env(installed, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, check=False)
+    assert p.returncode != 0
+    assert "kubernetes.core is not installed" in p.stdout, p.stdout[-3000:]
+    assert "ansible-galaxy collection install kubernetes.core" in p.stdout
+    assert "control_plane_state=rendered" in p.stdout
+
+
+def test_site_runs_from_the_installed_collection(installed, auth_registry, oras_mirror, tmp_path):
+    work = tmp_path
+    files = {"amd64": mirror_mod.stand_in_k0s(str(work / "k0s-src"), VERSION)}
+    mirror_mod.build_k0s_mirror(str(work / "k0s-mirror"), VERSION, files)
+    manifests = work / "manifests"
+    env = installed_env(installed, work)
+    env.update({"K0SMOTRON_OCI_USERNAME": AUTH_USER, "K0SMOTRON_OCI_PASSWORD": AUTH_PASSWORD})
     # Which copy does Ansible see? The installed one only.
     listing = subprocess.run([tools.venv_bin("ansible-galaxy"), "collection", "list", "k0smotron.oci"],
                              capture_output=True, text=True, env=env, cwd=str(work), check=False)
@@ -84,6 +104,7 @@ def test_site_runs_from_the_installed_collection(installed, auth_registry, oras_
     assert p.returncode == 0, p.stdout[-5000:]
     assert AUTH_PASSWORD not in p.stdout
     assert tools.ROOT not in p.stdout
+    assert "is not a variable of this role" not in p.stdout
     url = "oci://%s/galaxy/k0s@sha256:%s" % (auth_registry.host, mirror_mod.sha256_file(files["amd64"]))
     rendered = sorted(manifests.iterdir())
     cp = [d for f in rendered for d in schemas.load_file(str(f)) if d["kind"] == "K0sControlPlane"]
