@@ -19,6 +19,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.k0smotron.oci.plugins.module_utils._common import MESSAGE_ARG_SPEC, name_options
 from ansible_collections.k0smotron.oci.plugins.module_utils._errors import EXPECTED_ERRORS
 from ansible_collections.k0smotron.oci.plugins.module_utils._media_types import INDEX_TYPES
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference
@@ -52,6 +53,8 @@ class CollectionAction(ActionBase):
     def _arguments(self, args=None, spec=None):
         if spec is None:
             spec = copy.deepcopy(REGISTRY_ARG_SPEC) if self.REGISTRY else {}
+            if self.REGISTRY:
+                spec.update(copy.deepcopy(MESSAGE_ARG_SPEC))
             spec.update(self.ARGUMENT_SPEC)
         validated = ArgumentSpecValidator(spec, **self.VALIDATOR_KWARGS).validate(
             self._task_args() if args is None else args)
@@ -65,7 +68,7 @@ class CollectionAction(ActionBase):
         try:
             result.update(self.act(params, check_mode=bool(self._task.check_mode)))
         except EXPECTED_ERRORS + (CosignError, SignatureError) as e:
-            result.update(failed=True, msg=str(e))
+            result.update(failed=True, msg=name_options(str(e), params.get("option_names")))
         except (IOError, OSError) as e:
             result.update(failed=True, msg="%s: %s" % (getattr(e, "filename", None) or "I/O error", e.strerror or e))
         return result
