@@ -265,6 +265,6 @@ def test_node_registry_is_the_download_urls_host_as_the_reference_parser_reads_i
     url = "oci://reg.example.com:5000/k0s/k0s@sha256:" + "ab" * 32
     objs = build_objects(defaults(control_plane_download_url=url, control_plane_registry_node_plain_http=True))
     script = objs[2]["spec"]["k0sConfigSpec"]["files"][0]["content"]
-    assert "For reg.example.com:5000 only" in script
+    assert "\nregistry=reg.example.com:5000\n" in script
     with pytest.raises(CapiError, match="option control_plane_download_url: digest"):
         build_objects(defaults(control_plane_download_url="oci://reg.example.com/k0s/k0s@sha256:abc"))
