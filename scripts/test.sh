@@ -83,7 +83,6 @@ VERSION_TESTS=(
   "tests/functional/test_control_plane.py::test_seed_example[v1beta2]"        # credentials -> Secret
   tests/functional/test_control_plane.py::test_mixed_versions_and_own_infrastructure  # no credentials
   tests/functional/test_control_plane.py::test_registry_config_path
-  tests/functional/test_control_plane.py::test_present_and_absent_reach_kubernetes_core
   tests/functional/test_node_roles.py::test_node_playbook_installs_and_is_idempotent
   tests/functional/test_k0s_publish.py::test_site_check_real_idempotent
 )
