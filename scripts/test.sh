@@ -39,11 +39,9 @@ stage_sanity() { (cd "$COLL" && ansible-test sanity --local --python 3.11 --colo
 stage_units() { (cd "$COLL" && ansible-test units --local --python 3.11 --color no); }
 stage_integration() { (cd "$COLL" && ansible-test integration --local --python 3.11 --color no); }
 stage_lint() { (cd "$COLL" && ansible-lint --offline --profile production && python scripts/check_role_specs.py roles); }
-pytest_args() {
-  echo "-q -p no:cacheprovider -o addopts="
-  if python -c 'import xdist' 2>/dev/null; then echo "-n 2 --dist loadfile"; fi
-}
-stage_functional() { pytest $(pytest_args) tests/functional; }
+PYTEST_ARGS=(-q -p no:cacheprovider -o addopts="")
+if python -c 'import xdist' 2>/dev/null; then PYTEST_ARGS+=(-n 2 --dist loadfile); fi
+stage_functional() { pytest "${PYTEST_ARGS[@]}" tests/functional; }
 stage_molecule() {
   local s
   for s in $(ls -d extensions/molecule/*/ 2>/dev/null | xargs -rn1 basename); do
@@ -107,11 +105,13 @@ stage_versions() {
     bin="$LINES_DIR/$line/bin"
     start=$SECONDS result=passed
     printf -- '--- ansible-core %s (Python %s)\n' "$("$bin/python" -c 'import ansible.release as r; print(r.__version__)')" "$py"
-    (cd "$COLL" && PATH="$bin:$PATH" ansible-test units --local --python "$py" --color no) &&
-      K0SMOTRON_OCI_TEST_ANSIBLE_BIN="$bin" pytest $(pytest_args) "${VERSION_TESTS[@]}" || { result=FAILED; rc=1; }
-    printf -- '--- ansible-core %s: %s (%d s)\n' "$line" "$result" $((SECONDS - start))
+    if ! (cd "$COLL" && PATH="$bin:$PATH" ansible-test units --local --python "$py" --color no) ||
+       ! K0SMOTRON_OCI_TEST_ANSIBLE_BIN="$bin" pytest "${PYTEST_ARGS[@]}" "${VERSION_TESTS[@]}"; then
+      result=FAILED rc=1
+    fi
+    printf -- '--- ansible-core %s: %s (%d s)\n' "$line" "$result" "$((SECONDS - start))"
   done < <(grep -v '^#' tests/ansible-core-lines.txt)
-  return $rc
+  return "$rc"
 }
 LINES_DIR=${K0SMOTRON_OCI_ANSIBLE_CORE_VENVS:-$ROOT/.tools/ansible-core}
 
