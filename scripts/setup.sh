@@ -125,4 +125,35 @@ for v in "$pipver" 24_2 25_0 25_1; do
   f="$HOME/.ansible/test/cache/get_pip_${v}.py"
   [ -f "$f" ] || echo 'import ensurepip; ensurepip.bootstrap(upgrade=True)' > "$f"
 done
+# --- Other ansible-core lines: bash scripts/setup.sh ansible-core (scripts/test.sh stage "versions") ------
+# One venv per line of tests/ansible-core-lines.txt under $TOOLS/ansible-core/<line> (or under
+# $K0SMOTRON_OCI_ANSIBLE_CORE_VENVS/<line>, e.g. a CI cache); .venv keeps the default toolchain.
+LINES_DIR=${K0SMOTRON_OCI_ANSIBLE_CORE_VENVS:-$TOOLS/ansible-core}
+python_for() {  # pyenv's install of Python X.Y (its pythonX.Y shims may be broken), else pythonX.Y on PATH
+  local p
+  if command -v pyenv >/dev/null && p=$(pyenv prefix "$1" 2>/dev/null) && "$p/bin/python" -c '' 2>/dev/null; then
+    echo "$p/bin/python"
+  elif command -v "python$1" >/dev/null && "python$1" -c '' 2>/dev/null; then
+    command -v "python$1"
+  else
+    log "error: ansible-core lines need Python $1 (tests/ansible-core-lines.txt): install it (pyenv install $1)"
+    return 1
+  fi
+}
+if [ "${1:-}" = ansible-core ]; then
+  while read -r line py; do
+    venv="$LINES_DIR/$line"
+    if ! "$venv/bin/python" - "$line" 2>/dev/null <<'PY'
+import sys, ansible.release, pytest, pytest_mock, xdist
+sys.exit(not ansible.release.__version__.startswith(sys.argv[1] + "."))
+PY
+    then
+      log "creating $venv (ansible-core $line, Python $py)"
+      rm -rf "$venv"
+      "$(python_for "$py")" -m venv "$venv"
+      "$venv/bin/pip" install -q --upgrade pip
+      "$venv/bin/pip" install -q "ansible-core==$line.*" -r "$ROOT/tests/requirements-ansible-core.txt"
+    fi
+  done < <(grep -v '^#' "$ROOT/tests/ansible-core-lines.txt")
+fi
 log "ready: $VENV, $TOOLS/oras/usr/bin/oras, $TOOLS/ignition, $TOOLS/collections, cloud-init $(cloud-init --version 2>&1 | awk '{print $NF}')"

@@ -36,7 +36,8 @@ def plain(value):
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
-        return str(value)
+        # Not str(value): ansible-core < 2.19's AnsibleUnsafeText returns itself from __str__.
+        return str.__str__(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):

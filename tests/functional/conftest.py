@@ -22,6 +22,16 @@ from tests.harness.registry import Registry  # noqa: E402
 AUTH_USER = "k0s-ci"
 AUTH_PASSWORD = "Sup3r-s3cret-pa55"
 
+# The bin directory of another ansible-core install (scripts/test.sh stage "versions" runs some suites once
+# per supported ansible-core line): ansible-playbook, and the Python that runs modules, come from there.
+OTHER_ANSIBLE = os.environ.get("K0SMOTRON_OCI_TEST_ANSIBLE_BIN", "")
+ANSIBLE_PYTHON = os.path.join(OTHER_ANSIBLE, "python") if OTHER_ANSIBLE else sys.executable
+
+
+def ansible_bin(name):
+    """An ansible command of the ansible-core under test."""
+    return os.path.join(OTHER_ANSIBLE, name) if OTHER_ANSIBLE else tools.venv_bin(name)
+
 
 @pytest.fixture(scope="session")
 def collections_dir(tmp_path_factory):
@@ -96,7 +106,7 @@ def tampered_mirror(tmp_path_factory, oras, oras_mirror):
 
 @pytest.fixture(scope="session")
 def run_module(collections_dir):
-    return ModuleRunner(collections_dir)
+    return ModuleRunner(collections_dir, python=ANSIBLE_PYTHON)
 
 
 @pytest.fixture(scope="session")
@@ -104,13 +114,13 @@ def ansible_env(collections_dir, tmp_path_factory):
     """Environment for ansible-playbook against this source tree (localhost, venv python)."""
     env = dict(os.environ)
     env["ANSIBLE_COLLECTIONS_PATH"] = tools.collections_path(collections_dir)
-    env["ANSIBLE_PYTHON_INTERPRETER"] = sys.executable
+    env["ANSIBLE_PYTHON_INTERPRETER"] = ANSIBLE_PYTHON
     env["ANSIBLE_LOCALHOST_WARNING"] = "false"
     env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "false"
     env["ANSIBLE_NOCOLOR"] = "1"
     env["ANSIBLE_LOCAL_TEMP"] = str(tmp_path_factory.mktemp("ansible-local"))
     env["ANSIBLE_REMOTE_TMP"] = str(tmp_path_factory.mktemp("ansible-remote"))
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PATH"] = os.path.dirname(ANSIBLE_PYTHON) + os.pathsep + env.get("PATH", "")
     return env
 
 
@@ -126,7 +136,7 @@ def ansible_playbook(ansible_env, tmp_path_factory):
             path = work / ("play%d.yml" % counter[0])
             path.write_text(playbook)
             playbook = str(path)
-        cmd = [tools.venv_bin("ansible-playbook"), "-i", inventory or "localhost,", "-c", "local", playbook]
+        cmd = [ansible_bin("ansible-playbook"), "-i", inventory or "localhost,", "-c", "local", playbook]
         if extra_vars:
             xv = work / ("vars%d.json" % (counter[0] + 1000))
             counter[0] += 1

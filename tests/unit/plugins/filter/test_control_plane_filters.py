@@ -25,6 +25,13 @@ class TaggedStr(str):
     """Ansible hands filters str subclasses (tagged or unsafe strings)."""
 
 
+class UnsafeStr(str):
+    """Like ansible-core < 2.19's AnsibleUnsafeText (the keys and values of a fact): str() returns it unchanged."""
+
+    def __str__(self):  # pylint: disable=invalid-str-returned
+        return self
+
+
 # --------------------------------------------------------------------------- to_k8s_yaml
 
 def test_multi_line_strings_are_literal_blocks():
@@ -32,6 +39,11 @@ def test_multi_line_strings_are_literal_blocks():
     assert text == ("files:\n- path: /x.sh\n  content: |\n    #!/bin/sh\n    set -eu\n    echo \"it's $HOME\"\n"
                     "one: line\n")
     assert yaml.safe_load(text)["files"][0]["content"] == SCRIPT
+
+
+def test_unsafe_strings_written_as_plain_strings():
+    assert to_k8s_yaml({UnsafeStr("apiVersion"): UnsafeStr("v1"), "data": [UnsafeStr("a\nb\n")]}) == (
+        "apiVersion: v1\ndata:\n- |\n  a\n  b\n")
 
 
 @pytest.mark.parametrize("value", [
