@@ -73,4 +73,3 @@ def _collection_module(name):
         collections_path(base)
         sys.path.insert(0, base)
         return importlib.import_module(qualified)
-
