@@ -22,7 +22,6 @@ __metaclass__ = type
 
 import errno
 import hashlib
-import json
 import time
 
 from ansible.module_utils.six.moves.urllib.parse import quote
@@ -42,6 +41,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors imp
     Transient,
     error_codes,
     error_detail,
+    json_document,
 )
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http import (
     CHUNK,
@@ -77,10 +77,7 @@ def digest_bytes(data, algorithm="sha256"):
 
 def load_json_object(data, what):
     """The JSON object in ``data`` (bytes), else RegistryError naming ``what``."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (ValueError, AttributeError):  # UnicodeDecodeError is a ValueError
-        doc = None
+    doc = json_document(data)
     if not isinstance(doc, dict):
         raise RegistryError("%s is not a JSON object (not UTF-8 JSON, or not an object)" % what)
     return doc
@@ -311,10 +308,8 @@ class RegistryClient:
                                       % (what, self.where, announced))
         media_type = (resp.header("Content-Type") or "").split(";")[0].strip()
         if not media_type or media_type in ("application/json", "text/plain"):
-            try:
-                media_type = json.loads(resp.body.decode("utf-8")).get("mediaType") or OCI_MANIFEST
-            except (ValueError, AttributeError):
-                media_type = OCI_MANIFEST
+            doc = json_document(resp.body)
+            media_type = (doc.get("mediaType") if isinstance(doc, dict) else None) or OCI_MANIFEST
         return resp.body, media_type, digest
 
     def get_manifest_json(self, ref):

@@ -14,12 +14,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
-import json
 import re
 
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import RegistryAuthError, Transient
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import RegistryAuthError, Transient, json_document
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http import (
     BytesBody,
     describe_status,
@@ -113,10 +112,7 @@ class Authenticator:
         if truncated:
             raise RegistryAuthError("%s sent an answer larger than %d KiB for %s; refused"
                                     % (service, MAX_TOKEN_RESPONSE >> 10, where))
-        try:
-            answer = json.loads(data.decode("utf-8"))
-        except ValueError:
-            answer = None
+        answer = json_document(data)
         if not isinstance(answer, dict):
             raise RegistryAuthError("%s did not answer with a JSON object for %s" % (service, where))
         token = answer.get("token") or answer.get("access_token")

@@ -144,3 +144,31 @@ def test_merge_docker_config():
     assert merge_docker_config({}, {}) == {"auths": {}}
     with pytest.raises(AnsibleFilterError, match="existing docker config is not valid JSON"):
         merge_docker_config("{", new)
+
+
+# --------------------------------------------------------------------------- issue 18 item 7: deep input
+def deep_list(depth):
+    value = ["leaf"]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_issue18_item7_deep_input_is_one_filter_error():
+    dummy, settings = _objects()
+    settings["control_plane_k0s_config"] = {"spec": {"x": deep_list(5000)}}
+    with pytest.raises(AnsibleFilterError, match=r"control_plane_objects: nested deeper than 100 levels at "
+                                                 r"control_plane_k0s_config\.spec\.x\[0\]"):
+        control_plane_objects(settings)
+    with pytest.raises(AnsibleFilterError, match="control_plane_files: nested deeper than 100 levels"):
+        control_plane_files([{"kind": "ConfigMap", "metadata": {"name": "a"}, "data": deep_list(5000)}], "single", "a")
+    with pytest.raises(AnsibleFilterError, match="to_k8s_yaml: nested deeper than 100 levels"):
+        to_k8s_yaml(deep_list(5000))
+
+
+def test_issue18_item7_deep_docker_config_is_the_invalid_json_error():
+    dummy, settings = _objects()
+    with pytest.raises(AnsibleFilterError, match="is not a JSON object with 'auths'"):
+        control_plane_objects(settings, dockerconfigjson="[" * 200000 + "]" * 200000)
+    with pytest.raises(AnsibleFilterError, match="not valid JSON"):
+        node_dockerconfigjson("[" * 200000 + "]" * 200000, "registry.example.com")
