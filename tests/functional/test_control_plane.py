@@ -282,6 +282,17 @@ def test_bad_download_url(render, url, needle):
     assert needle in proc.stdout
 
 
+@pytest.mark.parametrize("pad", [("", "\n"), ("", " ")])
+def test_issue18_item8_download_url_with_surrounding_whitespace_refused(render, tmp_path, pad):
+    # A YAML '|' block leaves a newline that would split Ignition's ExecStart line. The checked value must be the
+    # rendered one (a leading space already fails the role's format check).
+    url = pad[0] + "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST + pad[1]
+    proc, dummy, objs = render({"control_plane_download_url": url, "control_plane_oras_checksums": {"amd64": "0" * 64}},
+                               expect_ok=False, out=str(tmp_path / "out"))
+    assert proc.returncode != 0 and objs == {}
+    assert "control_plane_download_url" in proc.stdout and "leading or trailing whitespace" in proc.stdout
+
+
 def test_no_download_url(render):
     proc, dummy, dummy = render({}, expect_ok=False)
     assert "Set control_plane_download_url" in proc.stdout

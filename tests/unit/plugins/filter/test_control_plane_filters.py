@@ -172,3 +172,12 @@ def test_issue18_item7_deep_docker_config_is_the_invalid_json_error():
         control_plane_objects(settings, dockerconfigjson="[" * 200000 + "]" * 200000)
     with pytest.raises(AnsibleFilterError, match="not valid JSON"):
         node_dockerconfigjson("[" * 200000 + "]" * 200000, "registry.example.com")
+
+
+# --------------------------------------------------------------------------- issue 18 item 8: whitespace in the URL
+@pytest.mark.parametrize("pad", [("", "\n"), (" ", ""), ("\t", " ")])
+def test_issue18_item8_download_url_with_surrounding_whitespace_is_refused(pad):
+    dummy, settings = _objects()
+    settings["control_plane_download_url"] = pad[0] + settings["control_plane_download_url"] + pad[1]
+    with pytest.raises(AnsibleFilterError, match="control_plane_download_url .* has leading or trailing whitespace"):
+        control_plane_objects(settings)
