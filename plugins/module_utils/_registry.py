@@ -214,6 +214,18 @@ class RegistryClient:
         """Size of the blob if the repository has it, else None (HEAD); -1 when the registry gives no size."""
         return self.policy.run(lambda: self._blob_size_once(digest))
 
+    def require_blob(self, digest):
+        """Like blob_size, but RegistryNotFoundError when the repository has no such blob, saying so when
+        ``digest`` names a manifest instead (the classic mistake in a download URL)."""
+        size = self.blob_size(digest)
+        if size is not None:
+            return size
+        if self.manifest_exists(digest):
+            raise RegistryNotFoundError(
+                "%s is a manifest digest, not a blob digest, in %s: a download URL must name the layer "
+                "(the k0s binary) - use k0smotron.oci.artifact_info and its blob_digest" % (digest, self.where))
+        raise RegistryNotFoundError("blob %s not found in %s" % (digest, self.where))
+
     def _start_upload(self, what):
         base = self.url("blobs/uploads/")
         resp = self._once("POST", base)

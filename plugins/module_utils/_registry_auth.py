@@ -53,6 +53,8 @@ class Authenticator:
         self.credentials = credentials
         self.actions = actions
         self.header = None
+        # True once a challenge was answered with credentials: the registry asked for a login and got one.
+        self.used_credentials = False
 
     def header_for(self, url):
         """The Authorization header for ``url``: only for the registry's own origin."""
@@ -69,8 +71,10 @@ class Authenticator:
                                         "and password, or log in so that %s has an entry" % (where, creds.source),
                                         status=401)
             self.header = basic_header(creds.username, creds.password)
+            self.used_credentials = True
         elif scheme == "bearer":
             self.header = "Bearer " + self._fetch_token(params)
+            self.used_credentials = bool(creds.identity_token or creds.username or creds.password)
         else:
             raise RegistryAuthError("%s answered 401 with an unsupported challenge %r" % (where, scheme), status=401)
 

@@ -448,3 +448,31 @@ def test_issue18_item7_deep_error_body_is_an_error_without_codes(fake):
     with pytest.raises(r.RegistryError, match="answered 400") as e:
         client(fake).get_manifest("v1")
     assert e.value.codes == []
+
+
+# ---------------------------------------------------------------- issue 18 items 10 and 11
+def test_issue18_item11_require_blob_names_a_manifest_digest(fake):
+    fake.on("HEAD", "/blobs/", reply(404))
+    fake.on("HEAD", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}))
+    with pytest.raises(r.RegistryNotFoundError, match="is a manifest digest, not a blob digest") as e:
+        client(fake).require_blob(BLOB_DIGEST)
+    assert REPO in str(e.value)
+
+
+def test_issue18_item11_require_blob_unknown_and_known(fake):
+    fake.on("HEAD", "/blobs/", reply(404), count=1)
+    fake.on("HEAD", "/manifests/", reply(404))
+    with pytest.raises(r.RegistryNotFoundError, match="blob %s not found" % BLOB_DIGEST):
+        client(fake).require_blob(BLOB_DIGEST)
+    fake.on("HEAD", "/blobs/", reply(200, length=len(BLOB)))
+    assert client(fake).require_blob(BLOB_DIGEST) == len(BLOB)
+
+
+@pytest.mark.parametrize("credentials, used", [(None, False), (Credentials("u", "p"), True)])
+def test_issue18_item10_client_tells_whether_a_login_was_used(fake, credentials, used):
+    fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)), count=1)
+    fake.on("GET", "/token", reply(200, {"Content-Type": "application/json"}, b'{"token": "t0k"}'))
+    fake.on("HEAD", "/blobs/", reply(200, length=len(BLOB)))
+    c = client(fake, credentials=credentials)
+    assert c.blob_size(BLOB_DIGEST) == len(BLOB)
+    assert c.auth.used_credentials is used

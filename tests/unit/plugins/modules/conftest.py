@@ -12,6 +12,7 @@ import pytest
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry import (
+    RegistryClient,
     RegistryNotFoundError,
     RegistryStreamRefused,
     load_json_object,
@@ -64,6 +65,9 @@ class FakeClient:
 
     def manifest_exists(self, ref):
         return ref in self.manifests
+
+    # The real decision (blob, manifest digest or nothing) on top of the fake's blob_size / manifest_exists.
+    require_blob = RegistryClient.require_blob
 
     def put_manifest(self, ref, data, media_type):
         self.calls.append(("PUT", ref))
