@@ -18,7 +18,7 @@ description:
   - This is what C(oras manifest fetch REF | jq) plus reading the layer digest by eye does, without the
     classic mistake of taking the manifest digest.
   - Given a download URL C(oci://REGISTRY/REPOSITORY@sha256:...) instead, it checks that URL with one blob
-    C(HEAD) (and, when there is no such blob, one manifest C(HEAD)): it fails when the digest names a manifest
+    C(HEAD) (and, when there is no such blob, one manifest C(HEAD)); it fails when the digest names a manifest
     or no blob in the repository, and returns RV(checked), RV(blob_digest), RV(size) and RV(download_url).
 author:
   - k0smotron.oci maintainers (@k0sproject)

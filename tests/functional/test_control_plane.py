@@ -614,8 +614,7 @@ def test_issue18_item11_unknown_blob_without_reference_refused(render, k0s_artif
     assert "blob %s not found" % FAKE_DIGEST in proc.stdout
 
 
-def test_issue18_item11_blob_checked_anonymously_and_unreachable_registry_only_warns(render, registry, run_module,
-                                                                                    tmp_path):
+def test_issue18_item11_anonymous_check_and_unreachable_warning(render, registry, run_module, tmp_path):
     k0s = tmp_path / "k0s"
     k0s.write_bytes(b"stand-in k0s\n")
     pushed = run_module("artifact_push", {"reference": "%s/anon/k0s:v1" % registry.host, "files": [str(k0s)],

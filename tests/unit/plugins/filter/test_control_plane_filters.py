@@ -149,7 +149,7 @@ def test_merge_docker_config():
 # --------------------------------------------------------------------------- issue 18 item 7: deep input
 def deep_list(depth):
     value = ["leaf"]
-    for _ in range(depth):
+    for dummy in range(depth):
         value = [value]
     return value
 

@@ -189,7 +189,7 @@ def test_issue18_item9_go_regex(pattern, text, matches):
 
 def nested(depth):
     value = "leaf"
-    for _ in range(depth):
+    for dummy in range(depth):
         value = {"a": [value]}
     return value
 
