@@ -37,7 +37,8 @@ options:
   unreachable:
     description:
       - Only for a download URL in O(reference). What to do when the registry cannot be asked (no connection,
-        DNS, TLS, a timeout after O(retries), or a login that is needed and missing or refused).
+        DNS, TLS, a timeout after O(retries), a login that is needed and missing or refused, or credentials that
+        cannot be read here, such as a credential helper that is not installed).
       - V(fail) fails the task; V(warn) returns RV(checked=false) with a warning saying that the URL was not checked.
     type: str
     choices: [fail, warn]
@@ -177,6 +178,7 @@ repository:
 """
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._common import registry_module, run
+from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import DockerConfigError
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import DOWNLOAD_SCHEME, parse_download_url
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry import client_from_params
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import (
@@ -192,17 +194,20 @@ def check_download_url(module):
     ref = parse_download_url(p["reference"], "option reference")
     result = dict(changed=False, checked=False, blob_digest=ref.digest, download_url=ref.download_url(),
                   registry=ref.registry, repository=ref.repository)
-    client = client_from_params(p, ref)
+    client = None
     try:
+        # Inside the try: finding the credentials (a credential helper that cannot run here) can fail too.
+        client = client_from_params(p, ref)
         result["size"] = client.require_blob(ref.digest)
         result["checked"] = True
         result["authenticated"] = client.auth.used_credentials
-    except (RegistryConnectionError, RegistryAuthError) as e:
+    except (RegistryConnectionError, RegistryAuthError, DockerConfigError) as e:
         if p["unreachable"] == "fail":
             raise
         module.warn("%s was not checked against the registry (it could not be asked): %s" % (ref.download_url(), e))
     finally:
-        client.close()
+        if client is not None:
+            client.close()
     return result
 
 
