@@ -63,7 +63,7 @@ def control_plane_artifact_version(k0s_version, annotations=None, tag=None, refe
     try:
         status, msg = artifact_version_check(plain(k0s_version), plain(annotations or {}), plain(tag or ""),
                                              plain(reference or ""))
-    except CapiError as e:
+    except (CapiError, TypeError) as e:
         raise AnsibleFilterError("k0smotron.oci.control_plane_artifact_version: %s" % e)
     return {"status": status, "msg": msg}
 

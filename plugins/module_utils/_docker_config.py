@@ -107,7 +107,7 @@ def _run_helper(helper, registry, source):
     try:
         data = json.loads(out.decode("utf-8"))
         username, secret = data.get("Username"), data.get("Secret")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         raise DockerConfigError("credential helper %s returned no JSON credentials for %s" % (binary, registry))
     if username == IDENTITY_TOKEN_USER:
         return Credentials(identity_token=secret, source=source)
@@ -179,7 +179,7 @@ def parse_config(data, source):
 def _config_object(text, source, hint=""):
     try:
         config = json.loads(text) if text else {}
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise DockerConfigError("%s is not valid JSON (%s)%s" % (source, e.__class__.__name__, hint))
     if not isinstance(config, dict):
         raise DockerConfigError("%s must hold a JSON object ({\"auths\": ...})%s" % (source, hint))

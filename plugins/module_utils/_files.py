@@ -71,7 +71,7 @@ class DigestCache:
                     self._data = json.load(f)
                 if not isinstance(self._data, dict):
                     self._data = {}
-            except (IOError, OSError, ValueError):
+            except (IOError, OSError, ValueError, RecursionError):
                 self._data = {}
         return self._data
 

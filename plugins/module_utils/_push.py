@@ -65,7 +65,7 @@ def load_annotations(params, titles):
                 sources.append(("option annotation_file (%s)" % path, json.load(f)))
         except (IOError, OSError) as e:
             raise ModuleInputError("option annotation_file: cannot read %s: %s" % (path, e.strerror or e))
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise ModuleInputError("option annotation_file: %s is not valid JSON: %s" % (path, e))
     if params.get("annotations"):
         sources.append(("option annotations", params["annotations"]))

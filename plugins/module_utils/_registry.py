@@ -22,7 +22,6 @@ __metaclass__ = type
 
 import errno
 import hashlib
-import json
 import time
 
 from ansible.module_utils.six.moves.urllib.parse import quote
@@ -43,6 +42,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors imp
     Transient,
     error_codes,
     error_detail,
+    json_document,
 )
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http import (
     CHUNK,
@@ -79,10 +79,7 @@ def digest_bytes(data, algorithm="sha256"):
 
 def load_json_object(data, what):
     """The JSON object in ``data`` (bytes), else RegistryError naming ``what``."""
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (ValueError, AttributeError):  # UnicodeDecodeError is a ValueError
-        doc = None
+    doc = json_document(data)
     if not isinstance(doc, dict):
         raise RegistryError("%s is not a JSON object (not UTF-8 JSON, or not an object)" % what)
     return doc
@@ -223,6 +220,18 @@ class RegistryClient:
         """Size of the blob if the repository has it, else None (HEAD); -1 when the registry gives no size."""
         return self.policy.run(lambda: self._blob_size_once(digest))
 
+    def require_blob(self, digest):
+        """Like blob_size, but RegistryNotFoundError when the repository has no such blob, saying so when
+        ``digest`` names a manifest instead (the classic mistake in a download URL)."""
+        size = self.blob_size(digest)
+        if size is not None:
+            return size
+        if self.manifest_exists(digest):
+            raise RegistryNotFoundError(
+                "%s is a manifest digest, not a blob digest, in %s: a download URL must name the layer "
+                "(the k0s binary) - use k0smotron.oci.artifact_info and its blob_digest" % (digest, self.where))
+        raise RegistryNotFoundError("blob %s not found in %s" % (digest, self.where))
+
     def _start_upload(self, what):
         base = self.url("blobs/uploads/")
         resp = self._once("POST", base)
@@ -340,10 +349,8 @@ class RegistryClient:
                                       % (what, self.where, announced))
         media_type = (resp.header("Content-Type") or "").split(";")[0].strip()
         if not media_type or media_type in ("application/json", "text/plain"):
-            try:
-                media_type = json.loads(resp.body.decode("utf-8")).get("mediaType") or OCI_MANIFEST
-            except (ValueError, AttributeError):
-                media_type = OCI_MANIFEST
+            doc = json_document(resp.body)
+            media_type = (doc.get("mediaType") if isinstance(doc, dict) else None) or OCI_MANIFEST
         return resp.body, media_type, digest
 
     def get_manifest_json(self, ref):

@@ -14,12 +14,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
-import json
 import re
 
 from ansible.module_utils.six.moves.urllib.parse import urlencode, urlsplit
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import RegistryAuthError, Transient
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import RegistryAuthError, Transient, json_document
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry_http import (
     BytesBody,
     describe_status,
@@ -54,6 +53,8 @@ class Authenticator:
         self.credentials = credentials
         self.actions = actions
         self.header = None
+        # True once a challenge was answered with credentials: the registry asked for a login and got one.
+        self.used_credentials = False
 
     def header_for(self, url):
         """The Authorization header for ``url``: only for the registry's own origin."""
@@ -69,8 +70,10 @@ class Authenticator:
                 raise RegistryAuthError("%s requires a login (basic auth): %s"
                                         % (where, creds.advice(self.transport.registry)), status=401)
             self.header = basic_header(creds.username, creds.password)
+            self.used_credentials = True
         elif scheme == "bearer":
             self.header = "Bearer " + self._fetch_token(params)
+            self.used_credentials = bool(creds.identity_token or creds.username or creds.password)
         else:
             raise RegistryAuthError("%s answered 401 with an unsupported challenge %r" % (where, scheme), status=401)
 
@@ -113,10 +116,7 @@ class Authenticator:
         if truncated:
             raise RegistryAuthError("%s sent an answer larger than %d KiB for %s; refused"
                                     % (service, MAX_TOKEN_RESPONSE >> 10, where))
-        try:
-            answer = json.loads(data.decode("utf-8"))
-        except ValueError:
-            answer = None
+        answer = json_document(data)
         if not isinstance(answer, dict):
             raise RegistryAuthError("%s did not answer with a JSON object for %s" % (service, where))
         token = answer.get("token") or answer.get("access_token")

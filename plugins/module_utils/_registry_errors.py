@@ -70,12 +70,19 @@ class Transient(Exception):
         self.give_up = give_up or RegistryConnectionError
 
 
-def _errors(body):
+def json_document(data):
+    """The JSON value in ``data`` (UTF-8 bytes), or None when it is not UTF-8 JSON. Nesting too deep for
+    Python's parser counts as not JSON: a registry's answer must never crash the module (RecursionError)."""
     try:
-        errors = json.loads(body.decode("utf-8")).get("errors") or []
-        return [e for e in errors if isinstance(e, dict)]
-    except (ValueError, AttributeError, TypeError):
-        return []
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, AttributeError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+def _errors(body):
+    doc = json_document(body)
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
 
 def error_codes(body):

@@ -85,6 +85,7 @@ def resolve(params):
                 raise RegistryError("%s is an index of %d manifests; set option platform to one of: %s"
                                     % (ref, len(entries), ", ".join(platforms)))
             doc, media_type, digest, _data = client.get_manifest_json(chosen[0]["digest"])
+        result["authenticated"] = client.auth.used_credentials
     finally:
         client.close()
     layers = descriptors(doc, "layers", "manifest %s of %s" % (digest, ref))

@@ -117,7 +117,6 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._common import regis
 from ansible_collections.k0smotron.oci.plugins.module_utils._errors import ModuleInputError
 from ansible_collections.k0smotron.oci.plugins.module_utils._files import WritebackFile, file_digest
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import Reference
-from ansible_collections.k0smotron.oci.plugins.module_utils._registry_errors import RegistryNotFoundError
 
 
 PATH_INFO = ("uid", "gid", "owner", "group", "mode", "state", "secontext")
@@ -148,14 +147,7 @@ def current_digest(path, digest):
 def remote_size(client, digest, check_mode):
     """The blob's size from HEAD (-1: the registry gives none; None: missing). In check mode a missing blob
     or a manifest digest fails here; otherwise the download says what the registry answers."""
-    size = client.blob_size(digest)
-    if size is not None or not check_mode:
-        return size
-    if client.manifest_exists(digest):
-        raise RegistryNotFoundError(
-            "%s is a manifest digest, not a blob digest, in %s: a download URL must name the layer "
-            "(the k0s binary) - use k0smotron.oci.artifact_info and its blob_digest" % (digest, client.where))
-    raise RegistryNotFoundError("blob %s not found in %s" % (digest, client.where))
+    return client.require_blob(digest) if check_mode else client.blob_size(digest)
 
 
 def download(module, client, digest, target, size):

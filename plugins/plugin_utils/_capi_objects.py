@@ -216,6 +216,11 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
     if not download_url:
         raise CapiError("control_plane_download_url is empty: set it (oci://REGISTRY/REPOSITORY@sha256:<blob digest>) "
                         "or control_plane_artifact_reference")
+    if download_url != download_url.strip():
+        # Rendered as it is: a trailing newline splits Ignition's ExecStart line, a leading space makes k0smotron
+        # read the URL as plain HTTP.
+        raise CapiError("control_plane_download_url %r has leading or trailing whitespace (a YAML '|' block adds a "
+                        "newline): write it without, e.g. as a quoted string or with '>-'" % download_url)
     check_update_strategy(settings, download_url)
     files, pre = node_content(settings, names, oras_release_checksums, download_url)
     node = {"download_url": download_url, "files": files, "pre": pre}

@@ -29,6 +29,7 @@ __metaclass__ = type
 
 import base64
 import binascii
+import functools
 import re
 
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_schema_data import SCHEMAS
@@ -36,6 +37,64 @@ from ansible_collections.k0smotron.oci.plugins.plugin_utils._dns_names import is
 
 # Full-match patterns only (re.fullmatch): "$" would also accept a trailing newline.
 _DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+# Deeper input is refused before any recursive walk: Python's recursion limit (about 1000 frames) would end a
+# filter with a raw RecursionError. Kubernetes objects, their k0s config included, are far shallower.
+MAX_DEPTH = 100
+
+
+def too_deep(value, limit=MAX_DEPTH):
+    """The path (list of keys/indexes) of the first dict or list nested deeper than ``limit`` levels in
+    ``value``, else None. Iterative, so any depth is safe to ask about."""
+    stack = [(value, [])]
+    while stack:
+        item, parts = stack.pop()
+        if isinstance(item, dict):
+            children = [(v, parts + [k]) for k, v in item.items()]
+        elif isinstance(item, (list, tuple)):
+            children = [(v, parts + [i]) for i, v in enumerate(item)]
+        else:
+            continue
+        if len(parts) >= limit:
+            return parts
+        stack.extend(children)
+    return None
+
+
+def depth_error(parts):
+    """The message for ``too_deep``'s answer, naming where the nesting goes too deep."""
+    return "nested deeper than %d levels at %s (no Kubernetes object is that deep; check the value)" % (
+        MAX_DEPTH, _path(parts[:8]) + (" ..." if len(parts) > 8 else ""))
+
+
+@functools.lru_cache(maxsize=None)
+def _go_regex(pattern):
+    """``pattern`` compiled with Go's (RE2) meaning of ``$`` and ``\\z``: the end of the text. Python's ``$``
+    also matches before a final newline, so an API server would refuse values that re.search accepts."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            pair = pattern[i:i + 2]
+            out.append("\\Z" if pair == "\\z" and not in_class else pair)
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            # A "]" right after "[" or "[^" is a literal member of the class (Go and Python agree).
+            lead = 2 if pattern[i + 1:i + 2] == "^" else 1
+            if pattern[i + lead:i + lead + 1] == "]":
+                out.append(pattern[i:i + lead + 1])
+                i += lead + 1
+                continue
+        elif c == "$":
+            c = "\\Z"
+        out.append(c)
+        i += 1
+    return re.compile("".join(out))
 
 
 _INT_RANGES = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1)}
@@ -149,7 +208,7 @@ def _check_string(value, schema, where, errors):
         errors.append("%s: shorter than %d characters" % (where, schema["minLength"]))
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         errors.append("%s: longer than %d characters" % (where, schema["maxLength"]))
-    if "pattern" in schema and not re.search(schema["pattern"], value):
+    if "pattern" in schema and not _go_regex(schema["pattern"]).search(value):
         errors.append("%s: %s does not match %r" % (where, _short(value), schema["pattern"]))
     name_rule = schema.get("x-k0smotron-pattern")
     if name_rule and not (is_dns_subdomain if name_rule == "subdomain" else is_dns_label)(value):
@@ -281,6 +340,9 @@ def validate_object(obj):
     api_version, kind = obj.get("apiVersion"), obj.get("kind")
     if not isinstance(api_version, str) or not isinstance(kind, str):
         return ["%s: apiVersion and kind must be strings" % _label(obj)]
+    deep = too_deep(obj)
+    if deep is not None:
+        return ["%s: %s" % (_label(obj), depth_error(deep))]
     key = "%s %s" % (api_version, kind)
     errors = []
     _nulls(obj, [], errors)

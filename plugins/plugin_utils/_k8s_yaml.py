@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 
 import yaml
 
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_schema import depth_error, too_deep
+
 
 class _Dumper(yaml.SafeDumper):
     def ignore_aliases(self, data):
@@ -32,7 +34,15 @@ _Dumper.add_representer(str, _represent_str)
 
 
 def plain(value):
-    """Plain Python types (Ansible hands filters str/dict/list subclasses that SafeDumper does not know)."""
+    """Plain Python types (Ansible hands filters str/dict/list subclasses that SafeDumper does not know).
+    TypeError for a type YAML cannot hold or for nesting deeper than any Kubernetes object (before recursing)."""
+    deep = too_deep(value)
+    if deep is not None:
+        raise TypeError(depth_error(deep))
+    return _plain(value)
+
+
+def _plain(value):
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -43,9 +53,9 @@ def plain(value):
     if isinstance(value, float):
         return float(value)
     if isinstance(value, Mapping):
-        return dict((plain(k), plain(v)) for k, v in value.items())
+        return dict((_plain(k), _plain(v)) for k, v in value.items())
     if isinstance(value, Sequence) and not isinstance(value, (bytes, bytearray)):
-        return [plain(v) for v in value]
+        return [_plain(v) for v in value]
     raise TypeError("cannot write a %s as YAML" % type(value).__name__)
 
 

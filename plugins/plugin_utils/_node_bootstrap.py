@@ -248,7 +248,7 @@ def check_node_docker_config(dockerconfigjson):
     holds any of the text."""
     try:
         config = json.loads(dockerconfigjson)
-    except ValueError:
+    except (ValueError, RecursionError):
         config = None
     if not isinstance(config, dict) or not isinstance(config.get("auths"), dict):
         raise CapiError("the docker config for the registry credentials Secret is not a JSON object with 'auths' "

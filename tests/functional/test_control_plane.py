@@ -55,13 +55,13 @@ MIRROR_VERSION = [None]
 @pytest.fixture(scope="module")
 def render(ansible_playbook, tmp_path_factory, oras_mirror):
     """render(extra_vars, expect_ok=True) -> (CompletedProcess, output dir, {kind/name: object})."""
-    def _render(extra, expect_ok=True, check=False, diff=False, out=None):
+    def _render(extra, expect_ok=True, check=False, diff=False, out=None, env=None):
         MIRROR_VERSION[0] = oras_mirror.version
         out = out or str(tmp_path_factory.mktemp("rendered"))
         xv = {"control_plane_output_dir": out, "control_plane_oras_base_url": oras_mirror.url,
               "control_plane_oras_version": oras_mirror.version}
         xv.update(extra)
-        proc = ansible_playbook(PLAYBOOK, extra_vars=xv, check=check, diff=diff)
+        proc = ansible_playbook(PLAYBOOK, extra_vars=xv, check=check, diff=diff, env=env)
         if expect_ok:
             assert proc.returncode == 0, proc.stdout[-6000:]
         objs = {}
@@ -280,6 +280,17 @@ def test_bad_download_url(render, url, needle):
     assert proc.returncode != 0
     assert "control_plane_download_url is not usable" in proc.stdout
     assert needle in proc.stdout
+
+
+@pytest.mark.parametrize("pad", [("", "\n"), ("", " ")])
+def test_download_url_with_surrounding_whitespace_refused(render, tmp_path, pad):
+    # A YAML '|' block leaves a newline that would split Ignition's ExecStart line. The checked value must be the
+    # rendered one (a leading space already fails the role's format check).
+    url = pad[0] + "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST + pad[1]
+    proc, dummy, objs = render({"control_plane_download_url": url, "control_plane_oras_checksums": {"amd64": "0" * 64}},
+                               expect_ok=False, out=str(tmp_path / "out"))
+    assert proc.returncode != 0 and objs == {}
+    assert "control_plane_download_url" in proc.stdout and "leading or trailing whitespace" in proc.stdout
 
 
 def test_no_download_url(render):
@@ -554,3 +565,70 @@ def test_password_rotation_renders_a_new_secret(render, tmp_path):
         assert password not in proc.stdout and password not in new
     assert stat.S_IMODE(os.stat(os.path.join(out, "00-secret-%s.yaml" % new.split("/")[1])).st_mode) == 0o600
     assert_valid(out)
+
+
+# --------------------------------------------------------------------------- issue 18 items 10 and 11
+
+def rendered_secret(objs):
+    secrets = [o for k, o in objs.items() if k.startswith("Secret/")]
+    return json.loads(base64.b64decode(secrets[0]["data"][".dockerconfigjson"])) if secrets else None
+
+
+def test_awx_environment_login_reaches_the_nodes(render, k0s_artifact, tmp_path):
+    """The AWX credential injects only K0SMOTRON_OCI_USERNAME / _PASSWORD: control_plane.yml resolves with them
+    and must render them into the registry Secret too (as site.yml does)."""
+    xv = seed_vars(k0s_artifact, "v1beta2", control_plane_registry_username="", control_plane_registry_password="")
+    proc, dummy, objs = render(xv, out=str(tmp_path / "out"), diff=True,
+                               env={"K0SMOTRON_OCI_USERNAME": AUTH_USER, "K0SMOTRON_OCI_PASSWORD": AUTH_PASSWORD})
+    auth = base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode()
+    assert rendered_secret(objs) == {"auths": {k0s_artifact["host"]: {"auth": auth}}}
+    assert AUTH_PASSWORD not in proc.stdout and auth not in proc.stdout
+
+
+def test_controller_only_login_fails_clearly(render, k0s_artifact, tmp_path):
+    """A login the resolve found only in the controller's docker config would leave the nodes without one."""
+    config = tmp_path / "docker" / "config.json"
+    config.parent.mkdir()
+    auth = base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode()
+    config.write_text(json.dumps({"auths": {k0s_artifact["host"]: {"auth": auth}}}))
+    xv = seed_vars(k0s_artifact, "v1beta2", control_plane_registry_username="", control_plane_registry_password="")
+    proc, dummy, objs = render(xv, expect_ok=False, out=str(tmp_path / "out"), env={"DOCKER_CONFIG": str(config.parent)})
+    assert proc.returncode != 0 and objs == {}
+    assert "the nodes would get none" in proc.stdout and k0s_artifact["host"] in proc.stdout
+    assert AUTH_PASSWORD not in proc.stdout and auth not in proc.stdout
+
+
+def test_manifest_digest_without_reference_refused(render, k0s_artifact, tmp_path):
+    url = "oci://%s/cp/k0s@%s" % (k0s_artifact["host"], k0s_artifact["manifest_digest"])
+    xv = seed_vars(k0s_artifact, "v1beta2", control_plane_download_url=url, control_plane_artifact_reference="")
+    proc, dummy, objs = render(xv, expect_ok=False, out=str(tmp_path / "out"))
+    assert proc.returncode != 0 and objs == {}
+    assert "control_plane_download_url is not usable" in proc.stdout
+    assert "is a manifest digest, not a blob digest" in proc.stdout
+    assert AUTH_PASSWORD not in proc.stdout
+
+
+def test_unknown_blob_without_reference_refused(render, k0s_artifact, tmp_path):
+    url = "oci://%s/cp/k0s@%s" % (k0s_artifact["host"], FAKE_DIGEST)
+    xv = seed_vars(k0s_artifact, "v1beta2", control_plane_download_url=url, control_plane_artifact_reference="")
+    proc, dummy, objs = render(xv, expect_ok=False, out=str(tmp_path / "out"))
+    assert proc.returncode != 0 and objs == {}
+    assert "blob %s not found" % FAKE_DIGEST in proc.stdout
+
+
+def test_anonymous_check_and_unreachable_warning(render, registry, run_module, tmp_path):
+    k0s = tmp_path / "k0s"
+    k0s.write_bytes(b"stand-in k0s\n")
+    pushed = run_module("artifact_push", {"reference": "%s/anon/k0s:v1" % registry.host, "files": [str(k0s)],
+                                          "plain_http": True}, expect_fail=False)
+    base = {"control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_registry_plain_http": True}
+    proc, dummy, objs = render(dict(base, control_plane_download_url=pushed["download_url"]), out=str(tmp_path / "a"))
+    assert "not checked" not in proc.stdout and objs
+    manifest_url = "oci://%s/anon/k0s@%s" % (registry.host, pushed["manifest_digest"])
+    proc, dummy, objs = render(dict(base, control_plane_download_url=manifest_url), expect_ok=False,
+                               out=str(tmp_path / "b"))
+    assert proc.returncode != 0 and "is a manifest digest" in proc.stdout
+    # Nothing listens on port 9 of the loopback: the URL cannot be checked, which is said, and rendering goes on.
+    proc, dummy, objs = render(dict(base, control_plane_download_url="oci://127.0.0.1:9/k0s/k0s@" + FAKE_DIGEST),
+                               out=str(tmp_path / "c"))
+    assert "was not checked against the registry" in proc.stdout and objs

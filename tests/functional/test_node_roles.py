@@ -290,3 +290,29 @@ def test_bad_oras_version_is_rejected_before_anything_happens(ansible_playbook, 
     assert "oras_version must be an ORAS release version" in last_failure(res.stdout), res.stdout[-3000:]
     assert os.listdir(str(prefix / "root")) == []
     assert not (prefix / "bin" / "oras").exists()
+
+
+@pytest.mark.parametrize("method", ["oras", "module"])
+def test_failed_fetch_keeps_the_previous_config_json(ansible_playbook, auth_registry, oras_mirror,
+                                                                    pushed, prefix, method):
+    config = prefix / "root" / ".docker" / "config.json"
+    config.parent.mkdir(mode=0o700)
+    working = dict(OTHER_CONFIG, auths=dict(OTHER_CONFIG["auths"], **{auth_registry.host: {
+        "auth": base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode()}}))
+    config.write_text(json.dumps(working))
+    before = config.read_bytes()
+    wrong = "Wr0ng-n0de-pa55-Zq7"
+    xv = node_vars(prefix, auth_registry, oras_mirror, pushed, method=method, k0s_binary_registry_password=wrong)
+    res = ansible_playbook("k0smotron.oci.node", extra_vars=xv)
+    assert res.returncode != 0
+    assert config.read_bytes() == before, "the working config.json was replaced by one with the wrong password"
+    assert os.listdir(str(config.parent)) == ["config.json"], "no staged copy left behind"
+    assert not (prefix / "bin" / "k0s").exists()
+
+
+def test_failed_fetch_writes_no_config_json(ansible_playbook, auth_registry, oras_mirror, pushed,
+                                                           prefix):
+    xv = node_vars(prefix, auth_registry, oras_mirror, pushed, k0s_binary_registry_password="Wr0ng-n0de-pa55-Zq7")
+    res = ansible_playbook("k0smotron.oci.node", extra_vars=xv)
+    assert res.returncode != 0
+    assert os.listdir(str(prefix / "root" / ".docker")) == []

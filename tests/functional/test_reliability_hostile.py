@@ -70,3 +70,11 @@ def test_item4_token_with_a_newline_is_refused_without_showing_it(fake, run_modu
     result = run_module("artifact_info", dict(reference=fake.host + "/k0s/k0s:v1", plain_http=True,
                                               username="u", password="p"), expect_fail=True)
     assert "control characters" in result["msg"] and "SECRET" not in json.dumps(result)
+
+
+def test_deep_manifest_is_a_registry_error_not_a_crash(fake, run_module):
+    # 400 KB of nested arrays: valid JSON far deeper than Python's recursion limit.
+    fake.on("GET", "/manifests/", reply(200, {"Content-Type": OCI_MANIFEST}, b"[" * 200000 + b"]" * 200000))
+    result = run_module("artifact_info", dict(reference=fake.host + "/k0s/k0s:v1", plain_http=True), expect_fail=True)
+    assert "is not a JSON object" in result["msg"] and "k0s/k0s" in result["msg"]
+    assert "recursion" not in json.dumps(result).lower()

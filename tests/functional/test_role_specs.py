@@ -31,3 +31,14 @@ def test_check_names_a_variable_missing_from_either_file(tmp_path):
     assert proc.returncode == 1
     assert "oras: oras_undocumented is in defaults/main.yml but not in meta/argument_specs.yml" in proc.stdout
     assert "oras: oras_no_default is in meta/argument_specs.yml but has no default" in proc.stdout
+
+
+def test_every_password_option_is_no_log():
+    import yaml
+    missing = []
+    for specs in sorted((ROOT / "roles").glob("*/meta/argument_specs.yml")):
+        for entry in (yaml.safe_load(specs.read_text()).get("argument_specs") or {}).values():
+            for name, option in (entry.get("options") or {}).items():
+                if name.endswith("_password") and option.get("no_log") is not True:
+                    missing.append("%s: %s" % (specs.parent.parent.name, name))
+    assert missing == []

@@ -176,3 +176,40 @@ def test_merge_docker_config():
     assert merge_docker_config({}, {}) == {"auths": {}}
     with pytest.raises(AnsibleFilterError, match="existing docker config is not valid JSON"):
         merge_docker_config("{", new)
+
+
+# --------------------------------------------------------------------------- issue 18 item 7: deep input
+def deep_list(depth):
+    value = ["leaf"]
+    for dummy in range(depth):
+        value = [value]
+    return value
+
+
+def test_deep_input_is_one_filter_error():
+    dummy, settings = _objects()
+    settings["control_plane_k0s_config"] = {"spec": {"x": deep_list(5000)}}
+    with pytest.raises(AnsibleFilterError, match=r"control_plane_objects: nested deeper than 100 levels at "
+                                                 r"control_plane_k0s_config\.spec\.x\[0\]"):
+        control_plane_objects(settings)
+    with pytest.raises(AnsibleFilterError, match="control_plane_files: nested deeper than 100 levels"):
+        control_plane_files([{"kind": "ConfigMap", "metadata": {"name": "a"}, "data": deep_list(5000)}], "single", "a")
+    with pytest.raises(AnsibleFilterError, match="to_k8s_yaml: nested deeper than 100 levels"):
+        to_k8s_yaml(deep_list(5000))
+
+
+def test_deep_docker_config_is_the_invalid_json_error():
+    dummy, settings = _objects()
+    with pytest.raises(AnsibleFilterError, match="is not a JSON object with 'auths'"):
+        control_plane_objects(settings, dockerconfigjson="[" * 200000 + "]" * 200000)
+    with pytest.raises(AnsibleFilterError, match="not valid JSON"):
+        node_dockerconfigjson("[" * 200000 + "]" * 200000, "registry.example.com")
+
+
+# --------------------------------------------------------------------------- issue 18 item 8: whitespace in the URL
+@pytest.mark.parametrize("pad", [("", "\n"), (" ", ""), ("\t", " ")])
+def test_download_url_with_surrounding_whitespace_is_refused(pad):
+    dummy, settings = _objects()
+    settings["control_plane_download_url"] = pad[0] + settings["control_plane_download_url"] + pad[1]
+    with pytest.raises(AnsibleFilterError, match="control_plane_download_url .* has leading or trailing whitespace"):
+        control_plane_objects(settings)

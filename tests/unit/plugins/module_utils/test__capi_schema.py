@@ -8,6 +8,7 @@ import copy
 import pytest
 
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_schema import (
+    _go_regex,
     known_versions,
     validate_object,
     validate_objects,
@@ -158,3 +159,44 @@ def test_a_list_validates_every_object():
     assert validate_objects([control_plane(), SECRET]) == []
     assert len(validate_objects([bad, SECRET])) == 1
     assert len(validate_objects(bad)) == 1
+
+
+# --------------------------------------------------------------------------- issue 18 items 7 and 9
+def aws_cluster(lb_name):
+    return {"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta2", "kind": "AWSCluster",
+            "metadata": {"name": "aws-test", "namespace": "default"},
+            "spec": {"region": "eu-west-1", "controlPlaneLoadBalancer": {"name": lb_name}}}
+
+
+def test_crd_pattern_dollar_is_the_end_of_the_text():
+    assert validate_object(aws_cluster("my-lb")) == []
+    errors = validate_object(aws_cluster("my-lb\n"))
+    assert len(errors) == 1 and "spec.controlPlaneLoadBalancer.name: 'my-lb\\n' does not match" in errors[0], errors
+
+
+@pytest.mark.parametrize("pattern, text, matches", [
+    (r"^a$", "a\n", False),
+    (r"^a\z", "a\n", False),
+    (r"^[$]+$", "$$", True),         # "$" inside a class stays a literal dollar
+    (r"^[]$]+$", "]$", True),        # "]" first in a class is a member, the class goes on
+    (r"^[^]$]$", "a", True),
+    (r"^a\$$", "a$", True),          # an escaped dollar stays a literal dollar
+    (r"^a\$$", "a$\n", False),
+])
+def test_go_regex(pattern, text, matches):
+    assert (_go_regex(pattern).search(text) is not None) is matches
+
+
+def nested(depth):
+    value = "leaf"
+    for dummy in range(depth):
+        value = {"a": [value]}
+    return value
+
+
+def test_deep_object_is_one_error_not_a_recursion_error():
+    obj = control_plane()
+    spec_of(obj)["k0s"] = nested(5000)
+    errors = validate_object(obj)
+    assert len(errors) == 1 and "nested deeper than 100 levels at spec.k0sConfigSpec.k0s.a[0].a[0]" in errors[0]
+    assert validate_objects([obj, SECRET]) == errors

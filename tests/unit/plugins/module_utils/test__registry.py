@@ -421,3 +421,58 @@ def test_retries_n_bounds_token_fetches(fake, retries):
     assert fake.count("GET", "/token") == retries + 1
     assert fake.count("HEAD") == retries + 1
     assert "gave up after %d attempts" % (retries + 1) in str(e.value)
+
+
+# ---------------------------------------------------------------- issue 18 item 7: deep JSON
+# 400 KB of nested arrays: valid JSON, far deeper than Python's recursion limit.
+DEEP_JSON = b"[" * 200000 + b"]" * 200000
+
+
+@pytest.mark.parametrize("content_type", [r.OCI_MANIFEST, "application/json"])
+def test_deep_manifest_is_the_invalid_json_error(fake, content_type):
+    fake.on("GET", "/manifests/", reply(200, {"Content-Type": content_type}, DEEP_JSON))
+    with pytest.raises(r.RegistryError, match="is not a JSON object") as e:
+        client(fake).get_manifest_json("v1")
+    assert REPO in str(e.value)
+
+
+def test_deep_token_answer_is_the_invalid_json_error(fake):
+    fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)))
+    fake.on("GET", "/token", reply(200, {"Content-Type": "application/json"}, DEEP_JSON))
+    with pytest.raises(r.RegistryAuthError, match="did not answer with a JSON object"):
+        client(fake, credentials=Credentials("u", "p")).blob_size(BLOB_DIGEST)
+
+
+def test_deep_error_body_is_an_error_without_codes(fake):
+    fake.on("GET", "/manifests/", reply(400, {"Content-Type": "application/json"}, DEEP_JSON))
+    with pytest.raises(r.RegistryError, match="answered 400") as e:
+        client(fake).get_manifest("v1")
+    assert e.value.codes == []
+
+
+# ---------------------------------------------------------------- issue 18 items 10 and 11
+def test_require_blob_names_a_manifest_digest(fake):
+    fake.on("HEAD", "/blobs/", reply(404))
+    fake.on("HEAD", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}))
+    with pytest.raises(r.RegistryNotFoundError, match="is a manifest digest, not a blob digest") as e:
+        client(fake).require_blob(BLOB_DIGEST)
+    assert REPO in str(e.value)
+
+
+def test_require_blob_unknown_and_known(fake):
+    fake.on("HEAD", "/blobs/", reply(404), count=1)
+    fake.on("HEAD", "/manifests/", reply(404))
+    with pytest.raises(r.RegistryNotFoundError, match="blob %s not found" % BLOB_DIGEST):
+        client(fake).require_blob(BLOB_DIGEST)
+    fake.on("HEAD", "/blobs/", reply(200, length=len(BLOB)))
+    assert client(fake).require_blob(BLOB_DIGEST) == len(BLOB)
+
+
+@pytest.mark.parametrize("credentials, used", [(None, False), (Credentials("u", "p"), True)])
+def test_client_tells_whether_a_login_was_used(fake, credentials, used):
+    fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)), count=1)
+    fake.on("GET", "/token", reply(200, {"Content-Type": "application/json"}, b'{"token": "t0k"}'))
+    fake.on("HEAD", "/blobs/", reply(200, length=len(BLOB)))
+    c = client(fake, credentials=credentials)
+    assert c.blob_size(BLOB_DIGEST) == len(BLOB)
+    assert c.auth.used_credentials is used

@@ -24,6 +24,7 @@ except ImportError:  # ansible-core < 2.19 (scripts/test.sh stage versions): wha
             yield
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._registry import (
+    RegistryClient,
     RegistryNotFoundError,
     RegistryStreamRefused,
     load_json_object,
@@ -81,6 +82,9 @@ class FakeClient:
 
     def manifest_exists(self, ref):
         return ref in self.manifests
+
+    # The real decision (blob, manifest digest or nothing) on top of the fake's blob_size / manifest_exists.
+    require_blob = RegistryClient.require_blob
 
     def put_manifest(self, ref, data, media_type):
         self.calls.append(("PUT", ref))
