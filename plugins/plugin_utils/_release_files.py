@@ -179,13 +179,17 @@ class Fetcher:
             raise ReleaseFilesError("%s (%d attempts, %s: %d). %s" % (
                 failures[-1], len(failures), self.names.retries, self.policy.retries, self.offline_hint()))
 
-    def checksum_list(self, url):
+    def read_capped(self, url, cap, what):
+        """The body of ``url``, refused when it is larger than ``cap`` bytes (then it is not ``what``)."""
         def consume(response):
-            text = response.read(MAX_CHECKSUM_LIST + 1)
-            if len(text) > MAX_CHECKSUM_LIST:
-                raise ReleaseFilesError("%s is larger than %d bytes: not a checksum list" % (url, MAX_CHECKSUM_LIST))
-            return text
-        text = self.read(url, consume)
+            data = response.read(cap + 1)
+            if len(data) > cap:
+                raise ReleaseFilesError("%s is larger than %d bytes: not %s" % (url, cap, what))
+            return data
+        return self.read(url, consume)
+
+    def checksum_list(self, url):
+        text = self.read_capped(url, MAX_CHECKSUM_LIST, "a checksum list")
         try:
             return parse_checksums(text.decode("utf-8", "replace"))
         except ChecksumError as e:
@@ -297,12 +301,7 @@ MAX_SIGNATURE = 64 << 10  # a base64 signature or a PEM public key is a few hund
 
 
 def _fetch_small(fetcher, url, dest):
-    def consume(response):
-        data = response.read(MAX_SIGNATURE + 1)
-        if len(data) > MAX_SIGNATURE:
-            raise ReleaseFilesError("%s is larger than %d bytes: not a signature or a key" % (url, MAX_SIGNATURE))
-        return data
-    data = fetcher.read(url, consume)
+    data = fetcher.read_capped(url, MAX_SIGNATURE, "a signature or a key")
     with open(dest, "wb") as f:
         f.write(data)
     return dest

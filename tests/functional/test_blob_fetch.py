@@ -104,8 +104,8 @@ def test_dest_is_directory_or_missing_dir(run_module, artifact, tmp_path):
 
 
 @pytest.mark.parametrize("present", [True, False], ids=["target-matches", "target-missing"])
-def test_item8_symlinked_dest_reports_the_blob_and_modes_the_target(run_module, artifact, tmp_path, present):
-    """Issue 12 item 8: size is the blob's, state is not 'link', mode lands on the link's target, the link stays."""
+def test_symlinked_dest_reports_the_blob_and_modes_the_target(run_module, artifact, tmp_path, present):
+    """A symlinked dest: size is the blob's, state is not 'link', mode lands on the link's target, the link stays."""
     target = tmp_path / "k0s-v1"
     if present:
         target.write_bytes(open(artifact["src"], "rb").read())

@@ -40,14 +40,14 @@ def test_hostile_scenarios_are_all_covered():
     assert sorted(HOSTILE_OUTCOMES) == sorted(hostile.SCENARIOS)
 
 
-def test_item2_huge_manifest_is_refused_with_flat_memory(fake, run_module):
+def test_huge_manifest_is_refused_with_flat_memory(fake, run_module):
     fake.on("GET", "/manifests/", reply(200, {"Content-Type": OCI_MANIFEST}, b" " * (64 << 20)))
     result = run_module("artifact_info", dict(reference=fake.host + "/k0s/k0s:v1", plain_http=True), expect_fail=True)
     assert "larger than 4 MiB" in result["msg"] and "k0s/k0s" in result["msg"]
     assert result["_maxrss_mib"] < 100, "the module read no more than the cap"
 
 
-def test_item1_upload_location_downgrade_is_refused_and_nothing_goes_out_in_clear(fake_certs, run_module, tmp_path):
+def test_upload_location_downgrade_is_refused_and_nothing_goes_out_in_clear(fake_certs, run_module, tmp_path):
     payload = tmp_path / "k0s"
     payload.write_bytes(BLOB)
     with FakeRegistry(tls=fake_certs) as fake:
@@ -63,7 +63,7 @@ def test_item1_upload_location_downgrade_is_refused_and_nothing_goes_out_in_clea
         assert fake.count("PUT") == 0
 
 
-def test_item4_token_with_a_newline_is_refused_without_showing_it(fake, run_module):
+def test_token_with_a_newline_is_refused_without_showing_it(fake, run_module):
     challenge = 'Bearer realm="%s/token",service="fake"' % fake.url
     fake.on("GET", "/manifests/", reply(401, {"WWW-Authenticate": challenge}))
     fake.on("GET", "/token", reply(200, {"Content-Type": "application/json"}, '{"token":"tok-SECRET-123\\n"}'))

@@ -47,7 +47,7 @@ def test_unsafe_strings_written_as_plain_strings():
 
 
 @pytest.mark.parametrize("value", [
-    "rocket \U0001F680 and snowman \u2603\n",   # issue 12 item 9: outside the BMP
+    "rocket \U0001F680 and snowman \u2603\n",   # outside the BMP
     "\U0001F680",
     "no trailing newline\nsecond",
     "trailing spaces   \nnext\n",          # a block cannot hold this exactly: PyYAML quotes it, still lossless

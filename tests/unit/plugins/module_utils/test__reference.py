@@ -110,11 +110,11 @@ def test_validate_digest_accepts_sha512():
     "reg.example.com/a\n/b:v1",
     "reg.example.com\n/repo:v1",
 ])
-def test_item11_trailing_newline_inside_a_reference_is_refused(text):
+def test_trailing_newline_inside_a_reference_is_refused(text):
     with pytest.raises(ReferenceError):
         Reference.parse(text)
 
 
-def test_item11_k0s_tag_refuses_a_trailing_newline():
+def test_k0s_tag_refuses_a_trailing_newline():
     with pytest.raises(ReferenceError):
         k0s_tag("v1.34.1+k0s.0\n")

@@ -177,12 +177,12 @@ def test_params_from_options_env_fallback(monkeypatch):
     assert params["validate_certs"] is True
 
 
-# ---------------------------------------------------------------- issue 12, item 1: downgrades
+# ---------------------------------------------------------------- downgrades
 def basic_challenge():
     return reply(401, {"WWW-Authenticate": 'Basic realm="x"'})
 
 
-def test_item1_upload_location_downgraded_to_http_on_same_host_is_refused(tls_fake, fake_certs):
+def test_upload_location_downgraded_to_http_on_same_host_is_refused(tls_fake, fake_certs):
     location = "http://%s/v2/k0s/k0s/blobs/uploads/abc" % tls_fake.host
     tls_fake.on("POST", "/blobs/uploads/", basic_challenge(), count=1)
     tls_fake.on("POST", "/blobs/uploads/", reply(202, {"Location": location}))
@@ -193,7 +193,7 @@ def test_item1_upload_location_downgraded_to_http_on_same_host_is_refused(tls_fa
     assert [s for s in tls_fake.seen if not s.tls] == [], "nothing may go out in clear text"
 
 
-def test_item1_blob_redirect_downgraded_to_http_is_refused(tls_fake, fake_certs):
+def test_blob_redirect_downgraded_to_http_is_refused(tls_fake, fake_certs):
     tls_fake.on("GET", "/blobs/", basic_challenge(), count=1)
     tls_fake.on("GET", "/blobs/", redirect("http://%s/store/blob" % tls_fake.host))
     tls_fake.on("GET", "/store/", reply(200, body=BLOB))
@@ -203,7 +203,7 @@ def test_item1_blob_redirect_downgraded_to_http_is_refused(tls_fake, fake_certs)
     assert [s for s in tls_fake.seen if not s.tls] == []
 
 
-def test_item1_same_host_other_port_gets_no_credentials(fake):
+def test_same_host_other_port_gets_no_credentials(fake):
     with FakeRegistry() as other:
         other.on("GET", "/store/", reply(200, body=BLOB))
         fake.on("GET", "/blobs/", basic_challenge(), count=1)
@@ -219,39 +219,39 @@ def test_item1_same_host_other_port_gets_no_credentials(fake):
     ("http://reg.example.com/v2/", "http://reg.example.com:80/x", True),
     ("https://reg.example.com:5000/", "https://reg.example.com/", False),
 ])
-def test_item1_origin_compares_scheme_host_and_effective_port(a, b, same):
+def test_origin_compares_scheme_host_and_effective_port(a, b, same):
     assert (origin(a) == origin(b)) is same
 
 
-# ---------------------------------------------------------------- item 2: caps
-def test_item2_manifest_over_4mib_is_refused(fake):
+# ---------------------------------------------------------------- caps
+def test_manifest_over_4mib_is_refused(fake):
     fake.on("GET", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}, b" " * (r.MAX_MANIFEST + 1)))
     with pytest.raises(r.RegistryError, match="larger than 4 MiB") as e:
         client(fake).get_manifest("v1")
     assert REPO in str(e.value)
 
 
-def test_item2_endless_manifest_body_is_refused(fake):
+def test_endless_manifest_body_is_refused(fake):
     fake.on("GET", "/manifests/", endless(headers={"Content-Type": r.OCI_MANIFEST}))
     with pytest.raises(r.RegistryError, match="larger than 4 MiB"):
         client(fake).get_manifest("v1")
 
 
-def test_item2_endless_error_body_is_capped(fake):
+def test_endless_error_body_is_capped(fake):
     fake.on("GET", "/manifests/", endless(status=400, headers={"Content-Type": "application/json"}))
     with pytest.raises(r.RegistryError, match="answered 400"):
         client(fake).get_manifest("v1")
 
 
-def test_item2_endless_token_response_is_refused(fake):
+def test_endless_token_response_is_refused(fake):
     fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)))
     fake.on("GET", "/token", endless(headers={"Content-Type": "application/json"}))
     with pytest.raises(r.RegistryAuthError, match="token service .* larger than"):
         client(fake, credentials=Credentials("u", "p")).blob_size(BLOB_DIGEST)
 
 
-# ---------------------------------------------------------------- item 3: blob size bound
-def test_item3_endless_blob_stops_at_the_expected_size(fake):
+# ---------------------------------------------------------------- blob size bound
+def test_endless_blob_stops_at_the_expected_size(fake):
     fake.on("GET", "/blobs/", endless(chunk=BLOB))
     out = io.BytesIO()
     with pytest.raises(r.RegistryError, match="more than the %d bytes" % len(BLOB)):
@@ -259,27 +259,27 @@ def test_item3_endless_blob_stops_at_the_expected_size(fake):
     assert len(out.getvalue()) <= len(BLOB)
 
 
-def test_item3_blob_without_length_is_refused_when_size_unknown(fake):
+def test_blob_without_length_is_refused_when_size_unknown(fake):
     fake.on("GET", "/blobs/", reply(200, body=BLOB, chunked=True))
     with pytest.raises(r.RegistryError, match="no usable Content-Length"):
         client(fake).download_blob(BLOB_DIGEST, io.BytesIO())
 
 
-def test_item3_blob_length_larger_than_expected_is_refused(fake):
+def test_blob_length_larger_than_expected_is_refused(fake):
     fake.on("GET", "/blobs/", reply(200, body=BLOB + b"x" * 10))
     with pytest.raises(r.RegistryError, match="announces 16010 bytes"):
         client(fake).download_blob(BLOB_DIGEST, io.BytesIO(), expected_size=len(BLOB))
 
 
-def test_item3_blob_without_length_is_fine_when_size_known(fake):
+def test_blob_without_length_is_fine_when_size_known(fake):
     fake.on("GET", "/blobs/", reply(200, body=BLOB, chunked=True))
     out = io.BytesIO()
     assert client(fake).download_blob(BLOB_DIGEST, out, expected_size=len(BLOB)) == len(BLOB)
 
 
-# ---------------------------------------------------------------- item 4: tokens
+# ---------------------------------------------------------------- tokens
 @pytest.mark.parametrize("token", ["tok-secret\n", "tok secret", "tok\x00secret", ""])
-def test_item4_bad_token_is_refused_without_showing_it(fake, token):
+def test_bad_token_is_refused_without_showing_it(fake, token):
     fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)))
     fake.on("GET", "/token", reply(200, body=json.dumps({"token": token})))
     with pytest.raises(r.RegistryAuthError) as e:
@@ -288,28 +288,28 @@ def test_item4_bad_token_is_refused_without_showing_it(fake, token):
     assert "127.0.0.1" in str(e.value)
 
 
-# ---------------------------------------------------------------- item 5: malformed answers
-def test_item5_numeric_token(fake):
+# ---------------------------------------------------------------- malformed answers
+def test_numeric_token_is_refused_as_not_a_string(fake):
     fake.on("HEAD", "/blobs/", reply(401, bearer_challenge(fake)))
     fake.on("GET", "/token", reply(200, body=b'{"token": 12345}'))
     with pytest.raises(r.RegistryAuthError, match="not a string"):
         client(fake, credentials=Credentials("u", "p")).blob_size(BLOB_DIGEST)
 
 
-def test_item5_short_manifest_body_is_retried_then_named(fake):
+def test_short_manifest_body_is_retried_then_named(fake):
     fake.on("GET", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}, b"{}", length=100))
     with pytest.raises(RegistryConnectionError) as e:
         client(fake, retries=1).get_manifest("v1")
     assert fake.count("GET") == 2 and "127.0.0.1" in str(e.value) and "gave up after 2 attempts" in str(e.value)
 
 
-def test_item5_bad_content_length_on_head(fake):
+def test_non_numeric_content_length_on_head_is_named(fake):
     fake.on("HEAD", "/blobs/", reply(200, length="12abc"))
     with pytest.raises(r.RegistryError, match="Content-Length"):
         client(fake).blob_size(BLOB_DIGEST)
 
 
-def test_item5_stalled_manifest_read_is_retried_and_named(fake):
+def test_stalled_manifest_read_is_retried_and_named(fake):
     fake.on("GET", "/manifests/", stall(5, headers={"Content-Type": r.OCI_MANIFEST}))
     with pytest.raises(RegistryConnectionError) as e:
         client(fake, retries=1, timeout=0.2).get_manifest("v1")
@@ -317,20 +317,20 @@ def test_item5_stalled_manifest_read_is_retried_and_named(fake):
     assert REPO in str(e.value) and "gave up after 2 attempts" in str(e.value)
 
 
-def test_item5_manifest_not_utf8_json(fake):
+def test_manifest_that_is_not_utf8_json_is_refused(fake):
     fake.on("GET", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}, b"\xff\xfe{"))
     with pytest.raises(r.RegistryError, match="not a JSON"):
         client(fake).get_manifest_json("v1")
 
 
-# ---------------------------------------------------------------- item 6: digests
-def test_item6_sha512_manifest_is_verified(fake):
+# ---------------------------------------------------------------- digests
+def test_sha512_manifest_is_verified(fake):
     fake.on("GET", "/manifests/", reply(200, {"Content-Type": r.OCI_MANIFEST}, b"{}"))
     with pytest.raises(r.RegistryDigestError):
         client(fake).get_manifest(SHA512_DIGEST)
 
 
-def test_item6_sha512_blob_is_verified(fake):
+def test_sha512_blob_is_verified(fake):
     fake.on("GET", "/blobs/", reply(200, body=BLOB))
     out = io.BytesIO()
     assert client(fake).download_blob(SHA512_DIGEST, out) == len(BLOB)
@@ -343,7 +343,7 @@ def test_item6_sha512_blob_is_verified(fake):
 
 @pytest.mark.parametrize("digest", ["sha256:../../../../v2/other/manifests/x", "sha256:" + "A" * 64,
                                     "sha256:" + "a" * 64 + "\n", "md5:abc"])
-def test_item6_client_refuses_malformed_digests_before_any_request(fake, digest):
+def test_client_refuses_malformed_digests_before_any_request(fake, digest):
     with pytest.raises(r.RegistryError, match="digest"):
         client(fake).get_manifest(digest)
     with pytest.raises(r.RegistryError, match="digest"):
@@ -351,7 +351,7 @@ def test_item6_client_refuses_malformed_digests_before_any_request(fake, digest)
     assert fake.seen == []
 
 
-# ---------------------------------------------------------------- item 7: full disk
+# ---------------------------------------------------------------- full disk
 class FullDisk(io.BytesIO):
     def __init__(self, code):
         io.BytesIO.__init__(self)
@@ -362,7 +362,7 @@ class FullDisk(io.BytesIO):
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
-def test_item7_full_disk_is_not_retried_and_says_so(fake, code):
+def test_full_disk_is_not_retried_and_says_so(fake, code):
     fake.on("GET", "/blobs/", reply(200, body=BLOB))
     with pytest.raises(r.RegistryError) as e:
         client(fake, retries=3).download_blob(BLOB_DIGEST, FullDisk(code))

@@ -39,7 +39,7 @@ def serve(srv, doc, media_type):
     ({"mediaType": OCI_MANIFEST, "size": 2, "platform": {"os": "linux", "architecture": "amd64"}}, "not a valid digest"),
     ("sha256:" + "a" * 64, "not a descriptor"),
 ])
-def test_item5_item6_index_entries_are_validated_before_use(fake, entry, needle):
+def test_index_entries_are_validated_before_use(fake, entry, needle):
     serve(fake, {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [entry]}, OCI_INDEX)
     with pytest.raises(RegistryError, match=needle):
         resolve(params(fake))
@@ -52,7 +52,7 @@ def test_item5_item6_index_entries_are_validated_before_use(fake, entry, needle)
     ([dict(LAYER, size="3")], "invalid size"),
     ({"a": 1}, "not a list"),
 ])
-def test_item5_layers_are_validated(fake, layers, needle):
+def test_malformed_layers_are_refused_by_name(fake, layers, needle):
     serve(fake, {"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": layers}, OCI_MANIFEST)
     with pytest.raises(RegistryError, match=needle):
         resolve(params(fake))
