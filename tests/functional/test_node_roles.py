@@ -293,8 +293,8 @@ def test_bad_oras_version_is_rejected_before_anything_happens(ansible_playbook, 
 
 
 @pytest.mark.parametrize("method", ["oras", "module"])
-def test_failed_fetch_keeps_the_previous_config_json(ansible_playbook, auth_registry, oras_mirror,
-                                                                    pushed, prefix, method):
+def test_failed_fetch_keeps_the_previous_config_json(ansible_playbook, auth_registry, oras_mirror, pushed, prefix,
+                                                    method):
     config = prefix / "root" / ".docker" / "config.json"
     config.parent.mkdir(mode=0o700)
     working = dict(OTHER_CONFIG, auths=dict(OTHER_CONFIG["auths"], **{auth_registry.host: {
@@ -310,8 +310,7 @@ def test_failed_fetch_keeps_the_previous_config_json(ansible_playbook, auth_regi
     assert not (prefix / "bin" / "k0s").exists()
 
 
-def test_failed_fetch_writes_no_config_json(ansible_playbook, auth_registry, oras_mirror, pushed,
-                                                           prefix):
+def test_failed_fetch_writes_no_config_json(ansible_playbook, auth_registry, oras_mirror, pushed, prefix):
     xv = node_vars(prefix, auth_registry, oras_mirror, pushed, k0s_binary_registry_password="Wr0ng-n0de-pa55-Zq7")
     res = ansible_playbook("k0smotron.oci.node", extra_vars=xv)
     assert res.returncode != 0
