@@ -76,6 +76,7 @@ def test_bundle_delivery_per_arch_artifacts_and_index(ansible_playbook, registry
     assert runs[2][0] == 0 and runs[3][0] == 0, [r[0] for r in runs]
     out = runs[2][1]
     repo = registry.host + "/rel/k0s-airgap-bundle"
+    assert "Would push the image index %s:%s over %s-amd64, %s-arm64" % (repo, TAG, TAG, TAG) in runs[0][1]
     assert '"k0s airgap bundles %s -> %s:%s (a multi-arch index over %s-amd64, %s-arm64)"' % (
         VERSION, repo, TAG, TAG, TAG) in out, out[-3000:]
     for arch, platform in (("amd64", "linux/amd64"), ("arm64", "linux/arm64")):
@@ -104,6 +105,7 @@ def test_mirror_two_arches_index_per_image_idempotent(ansible_playbook, registry
     p = ansible_playbook("k0smotron.oci.publish", extra_vars=extra, check=True)
     assert p.returncode == 0 and recap(p.stdout) > 0, p.stdout[-4000:]
     assert '"amd64: %d images, %d would be written, ' % (len(K0S_IMAGES), len(K0S_IMAGES)) in p.stdout, p.stdout[-3000:]
+    assert "Would push %d multi-arch image indexes under %s" % (len(K0S_IMAGES), target) in p.stdout
     assert fetch(oras, oras_env, target + "/k0sproject/pause:3.10.1")[0] != 0, "check mode wrote nothing"
 
     p = ansible_playbook("k0smotron.oci.publish", extra_vars=extra)
