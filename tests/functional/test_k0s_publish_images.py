@@ -183,15 +183,18 @@ def test_tampered_bundle_is_refused(ansible_playbook, registry, release, oras, o
 def test_bad_image_inputs_fail_before_any_download(ansible_playbook, tmp_path):
     base = {"k0s_publish_repository": "r.example/k0s", "k0s_publish_base_url": "http://127.0.0.1:9/unused",
             "k0s_publish_cache_dir": str(tmp_path / "cache")}
-    p = ansible_playbook("k0smotron.oci.publish", extra_vars=dict(base, k0s_publish_images="mirror",
-                                                                 k0s_publish_version="v1.33.4+k0s.0",
-                                                                 k0s_publish_images_target="r.example/mirror"))
-    assert p.returncode != 0 and "a PREFIX needs k0s v1.34.1 or later" in p.stdout, p.stdout[-3000:]
-    p = ansible_playbook("k0smotron.oci.publish", extra_vars=dict(base, k0s_publish_images="bundle",
-                                                                 k0s_publish_images_repository="r.example/b:v1"))
-    assert p.returncode != 0 and "k0s_publish_images_repository must be REGISTRY/REPOSITORY" in p.stdout
-    p = ansible_playbook("k0smotron.oci.publish", extra_vars=dict(base, k0s_publish_images="mirror",
-                                                                 k0s_publish_images_target="oci://r.example"))
-    assert p.returncode != 0 and "option k0s_publish_images_target" in p.stdout, p.stdout[-3000:]
-    p = ansible_playbook("k0smotron.oci.publish", extra_vars=dict(base, k0s_publish_images="all"))
-    assert p.returncode != 0 and "k0s_publish_images" in p.stdout and "none, bundle, mirror" in p.stdout
+
+    def run(**extra):
+        p = ansible_playbook("k0smotron.oci.publish", extra_vars=dict(base, **extra))
+        assert p.returncode != 0
+        return p.stdout
+
+    out = run(k0s_publish_images="mirror", k0s_publish_version="v1.33.4+k0s.0",
+              k0s_publish_images_target="r.example/mirror")
+    assert "a PREFIX needs k0s v1.34.1 or later" in out, out[-3000:]
+    out = run(k0s_publish_images="bundle", k0s_publish_images_repository="r.example/b:v1")
+    assert "k0s_publish_images_repository must be REGISTRY/REPOSITORY" in out
+    out = run(k0s_publish_images="mirror", k0s_publish_images_target="oci://r.example")
+    assert "option k0s_publish_images_target" in out, out[-3000:]
+    out = run(k0s_publish_images="all")
+    assert "k0s_publish_images" in out and "none, bundle, mirror" in out
