@@ -34,6 +34,7 @@ ARGUMENT_SPEC = {
     "retries": {"type": "int", "default": 3},
     "delay": {"type": "int", "default": 3},
     "variable_prefix": {"type": "str", "default": ""},
+    "variable_names": {"type": "dict", "default": {}},
     "signatures": {"type": "bool", "default": False},
     "signature_key_url": {"type": "str", "default": ""},
     "trusted_keys": {"type": "list", "elements": "str", "default": []},
@@ -49,9 +50,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
-        fetcher = Fetcher(Names(args["variable_prefix"]), timeout=args["timeout"],
-                          validate_certs=args["validate_certs"], retries=args["retries"], delay=args["delay"])
         try:
+            fetcher = Fetcher(Names(args["variable_prefix"], args["variable_names"]), timeout=args["timeout"],
+                              validate_certs=args["validate_certs"], retries=args["retries"], delay=args["delay"])
             changed, files = release_files(args["files"], args["local"], args["checksums"], args["checksums_url"],
                                            args["cache_dir"], fetcher, supported=args["arches"])
             if args["signatures"]:

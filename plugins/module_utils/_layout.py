@@ -28,6 +28,7 @@ from ansible_collections.k0smotron.oci.plugins.module_utils._reference import is
 
 REF_NAME = "org.opencontainers.image.ref.name"
 MAX_DOCUMENT = 4 << 20  # index.json, manifests and indexes; what registries and oras accept for manifests
+IMAGE_CONFIG_TYPES = ("application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
@@ -124,10 +125,10 @@ def _descriptor(entry, where):
     return entry
 
 
-def target_name(ref_name, prefix=""):
+def target_name(ref_name, prefix="", tag_suffix=""):
     """``(repository, tag)`` in the target registry for a ``ref.name``: the source registry host is dropped and
     its path kept (``quay.io/k0sproject/pause:3.10.1`` -> ``k0sproject/pause``, ``3.10.1``), as k0s'
-    ``spec.images.repository`` maps them; ``prefix`` goes in front."""
+    ``spec.images.repository`` maps them; ``prefix`` goes in front, ``tag_suffix`` after the tag."""
     name, tag = ref_name, None
     if "@" in name:
         raise LayoutError("ref.name %r carries a digest; a name with a tag is needed to push it by tag" % ref_name)
@@ -136,6 +137,11 @@ def target_name(ref_name, prefix=""):
         name, tag = name.rsplit(":", 1)
     if not tag or not _TAG.fullmatch(tag) or "/" not in name:
         raise LayoutError("ref.name %r is not a full image name with a tag (REGISTRY/PATH:TAG)" % ref_name)
+    if tag_suffix:
+        tag += tag_suffix
+        if not _TAG.fullmatch(tag):
+            raise LayoutError("ref.name %r with the tag suffix %r gives %r, which is not a valid tag"
+                              % (ref_name, tag_suffix, tag))
     first, rest = name.split("/", 1)
     path = rest if is_registry_host(first) else name
     return "/".join(part for part in (prefix.strip("/"), path) if part), tag
@@ -151,6 +157,7 @@ class Image:
         self.descriptor = descriptor
         self.blobs = []       # descriptors of configs and layers
         self.manifests = []   # (digest, media type, bytes): children before parents, the tagged one last
+        self.platforms = []   # [{digest, platform "os/arch[/variant]"}] of the platform manifests under the tag
 
 
 def _walk(layout, image, descriptor, depth=0):
@@ -161,8 +168,17 @@ def _walk(layout, image, descriptor, depth=0):
     where = "%s in %s" % (descriptor["digest"], layout.path)
     if media_type in INDEX_TYPES or "manifests" in doc:
         for child in doc.get("manifests") or []:
-            _walk(layout, image, _descriptor(child, where), depth + 1)
+            child = _descriptor(child, where)
+            _walk(layout, image, child, depth + 1)
+            if depth == 0 and isinstance(child.get("platform"), dict):
+                image.platforms.append(dict(digest=child["digest"], platform=_platform(child["platform"])))
     else:
+        if depth == 0:
+            # A single-platform image: its platform is in its descriptor, else in its config.
+            config = _descriptor(doc.get("config"), where)
+            platform = descriptor.get("platform") or (
+                layout.document(config["digest"])[1] if config.get("mediaType") in IMAGE_CONFIG_TYPES else {})
+            image.platforms.append(dict(digest=descriptor["digest"], platform=_platform(platform)))
         for blob in [doc.get("config")] + list(doc.get("layers") or []):
             blob = _descriptor(blob, where)
             if blob["digest"] not in [b["digest"] for b in image.blobs]:
@@ -172,7 +188,12 @@ def _walk(layout, image, descriptor, depth=0):
     image.manifests.append((descriptor["digest"], media_type, data))
 
 
-def images(layout, prefix=""):
+def _platform(doc):
+    """``os/arch[/variant]`` of a descriptor's ``platform`` or an image config."""
+    return "/".join(str(doc[k]) for k in ("os", "architecture", "variant") if doc.get(k))
+
+
+def images(layout, prefix="", tag_suffix=""):
     """Every tagged image of the layout, walked."""
     index = layout.index()
     found = []
@@ -182,7 +203,7 @@ def images(layout, prefix=""):
         if not ref_name:
             raise LayoutError("index.json of %s has an entry (%s) without %s: no name to push it under"
                               % (layout.path, entry["digest"], REF_NAME))
-        repository, tag = target_name(ref_name, prefix)
+        repository, tag = target_name(ref_name, prefix, tag_suffix)
         image = Image(ref_name, repository, tag, entry)
         _walk(layout, image, entry)
         found.append(image)
@@ -201,6 +222,7 @@ def _send_blob(layout, client, blob):
 
 def _push_image(layout, image, client, holders, check_mode):
     result = dict(name=image.ref_name, repository=image.repository, tag=image.tag, digest=image.descriptor["digest"],
+                  platforms=image.platforms,
                   uploaded_blobs=0, uploaded_bytes=0, mounted_blobs=0, existing_blobs=0, pushed_manifests=0)
     for blob in image.blobs:
         digest = blob["digest"]

@@ -50,6 +50,16 @@ options:
         Each image goes to C(REGISTRY/PREFIX/<its path>:<its tag>).
     type: str
     required: true
+  tag_suffix:
+    description:
+      - Appended to every tag, for example C(-amd64) pushes C(quay.io/k0sproject/pause:3.10.1) as
+        C(TARGET/k0sproject/pause:3.10.1-amd64).
+      - For layouts of one platform each (k0s' airgap bundles are one per architecture), so that one does not take
+        another's tag; M(k0smotron.oci.index_push) over RV(images[].platforms) then ties them together under the plain
+        tag, as the C(k0smotron.oci.k0s_publish) role does.
+    type: str
+    default: ""
+    version_added: 0.3.0
 seealso:
   - module: k0smotron.oci.artifact_push
   - name: OCI image layout specification
@@ -85,6 +95,20 @@ images:
     digest:
       description: Digest of the tagged manifest or index (the same as in the layout).
       type: str
+    platforms:
+      description:
+        - The platform manifests under the tag - the entries of the image's index, or the image's own manifest with
+          the platform of its config - as M(k0smotron.oci.index_push) takes them.
+      type: list
+      elements: dict
+      version_added: 0.3.0
+      contains:
+        digest:
+          description: Digest of the manifest.
+          type: str
+        platform:
+          description: C(os/architecture[/variant]), for example C(linux/arm/v7); empty if the layout does not say.
+          type: str
     uploaded_blobs:
       description: Blobs sent.
       type: int
@@ -136,7 +160,7 @@ def push_layout(module):
 
     try:
         layout = Layout(p["src"])
-        found = images(layout, prefix)
+        found = images(layout, prefix, p["tag_suffix"])
         results, uploaded = push_images(layout, found, new_client, module.check_mode)
     except (LayoutError, ReferenceError) as e:
         raise ModuleInputError("option src: %s" % e)
@@ -150,6 +174,7 @@ def main():
     module = registry_module(dict(
         src=dict(type="path", required=True),
         target=dict(type="str", required=True),
+        tag_suffix=dict(type="str", default=""),
     ))
     run(module, push_layout)
 

@@ -103,6 +103,15 @@ options:
         C(PREFIX_verify_signatures); empty to name this action's options.
     type: str
     default: ""
+  variable_names:
+    description:
+      - Names for single inputs instead of those of O(variable_prefix), keyed by the suffix (C(files), C(checksums),
+        C(checksums_url), C(base_url), C(version), C(architectures), C(download_retries), C(download_validate_certs),
+        C(trusted_keys), C(verify_signatures)); for a second kind of file of one role, such as C(k0s_publish)'s airgap
+        bundles (C(files) -> C(k0s_publish_images_files)).
+    type: dict
+    default: {}
+    version_added: 0.3.0
   signatures:
     description:
       - Also check each file's detached cosign signature (C(cosign sign-blob), base64), as

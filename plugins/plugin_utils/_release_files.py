@@ -57,8 +57,21 @@ class Names:
     """How messages name the inputs: a publish role's variables (``PREFIX_files``, ...) or this action's
     options when there is no prefix."""
 
-    def __init__(self, prefix):
+    SUFFIXES = ("files", "checksums", "checksums_url", "base_url", "version", "architectures", "download_retries",
+                "download_validate_certs", "trusted_keys", "verify_signatures")
+
+    def __init__(self, prefix, overrides=None):
+        """``overrides`` {suffix: variable}: a role that gets a second kind of file (k0s_publish's airgap bundles)
+        names its own variables for those inputs and shares the rest."""
+        overrides = overrides or {}
+        unknown = sorted(set(overrides) - set(self.SUFFIXES))
+        if unknown:
+            raise ReleaseFilesError("variable_names: unknown keys %s (known: %s)" % (
+                ", ".join(unknown), ", ".join(self.SUFFIXES)))
+
         def name(suffix, option):
+            if overrides.get(suffix):
+                return overrides[suffix]
             return "%s_%s" % (prefix, suffix) if prefix else option
         self.local = name("files", "local")
         self.checksums = name("checksums", "checksums")

@@ -122,3 +122,19 @@ def test_unusable_layouts_fail_with_one_clear_error(registry, run_module, bundle
 
     res = push(run_module, bundle.tar, registry.host + "/bad:tag", expect_fail=True)
     assert "option target" in res["msg"]
+
+
+def test_tag_suffix_and_platforms(registry, run_module, bundle, tmp_path):
+    """tag_suffix keeps one single-platform layout off another's tag; platforms are what index_push takes: an index's
+    entries, or a lone manifest with the platform of its config."""
+    pushed = push(run_module, bundle.tar, registry.host + "/suffixed", tag_suffix="-multi")
+    pause = [i for i in pushed["images"] if i["name"] == "quay.io/k0sproject/pause:3.10.1"][0]
+    assert pause["tag"] == "3.10.1-multi" and pause["reference"].endswith("/suffixed/k0sproject/pause:3.10.1-multi")
+    assert pause["platforms"] == [
+        {"digest": bundle.platform_manifests[(pause["name"], p)], "platform": p} for p in ("linux/amd64", "linux/arm64")]
+    flat = Bundle(images=("quay.io/k0sproject/pause:3.10.1",), platforms=(("linux", "arm64"),), flat=True)
+    single = push(run_module, flat.write_tar(str(tmp_path / "arm64.tar")), registry.host + "/suffixed", check=True)
+    assert single["images"][0]["platforms"] == [
+        {"digest": flat.platform_manifests[(pause["name"], "linux/arm64")], "platform": "linux/arm64"}]
+    bad = push(run_module, bundle.tar, registry.host + "/suffixed", tag_suffix=":x", expect_fail=True)
+    assert "with the tag suffix ':x' gives" in bad["msg"]

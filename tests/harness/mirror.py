@@ -108,12 +108,14 @@ class ReleaseKey:
 RELEASE_KEY = ReleaseKey()
 
 
-def build_k0s_mirror(root, version, files, key=RELEASE_KEY):
+def build_k0s_mirror(root, version, files, key=RELEASE_KEY, bundles=None):
     """Lay out ``<version>/k0s-<version>-<arch>`` plus ``sha256sums.txt`` (``<hex> *<asset>``), and, as k0s does
     since v1.29.1, ``<asset>.sig`` for each binary and ``cosign.pub`` (``key``; None for an unsigned release).
     The source files get their ``.sig`` next to them too, as k0s_publish_files expects.
 
     files: dict arch -> local path of the binary to publish.
+    bundles: dict arch -> local path of an airgap bundle, laid out as ``k0s-airgap-bundle-<version>-linux-<arch>.tar``
+    and listed in ``sha256sums.txt``; unsigned, as upstream's are.
     """
     d = os.path.join(root, version)
     os.makedirs(d, exist_ok=True)
@@ -125,6 +127,10 @@ def build_k0s_mirror(root, version, files, key=RELEASE_KEY):
         if key is not None:
             key.sign(os.path.join(d, asset))
             key.sign(src)
+    for arch, src in sorted((bundles or {}).items()):
+        asset = "k0s-airgap-bundle-%s-linux-%s.tar" % (version, arch)
+        shutil.copyfile(src, os.path.join(d, asset))
+        lines.append("%s *%s" % (sha256_file(src), asset))
     if key is not None:
         with open(os.path.join(d, "cosign.pub"), "w") as f:
             f.write(key.public_pem)

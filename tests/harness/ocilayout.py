@@ -58,18 +58,20 @@ def _layer(files):
 
 class Bundle:
     """blobs {digest: bytes} and the index.json entries, for ``images``; ``pad`` incompressible bytes make the
-    layers bigger (for the benchmark), spread over the images' own layers."""
+    layers bigger (for the benchmark), spread over the images' own layers. ``platforms``: one for a bundle of one
+    architecture as k0s ships them; ``flat``: index.json names each image's manifest itself, not an index over it."""
 
-    def __init__(self, images=K0S_IMAGES, pad=0):
+    def __init__(self, images=K0S_IMAGES, pad=0, platforms=PLATFORMS, flat=False):
         self.blobs = {}
         self.entries = []
+        self.platform_manifests = {}  # (ref.name, "os/arch") -> digest of that platform's manifest
         base, base_diff = _layer({"etc/os-release": b"NAME=k0smotron.oci test base\n"})
         self._add(base)
         for name in images:
             manifests = []
-            for os_name, arch in PLATFORMS:
+            for os_name, arch in platforms:
                 seed = ("%s %s/%s" % (name, os_name, arch)).encode()
-                filler = hashlib.shake_256(seed).digest(pad // (len(images) * len(PLATFORMS))) if pad else b""
+                filler = hashlib.shake_256(seed).digest(pad // (len(images) * len(platforms))) if pad else b""
                 own, own_diff = _layer({"bin/" + name.rsplit("/", 1)[1].split(":")[0]:
                                         b"#!/bin/sh\necho " + seed + b"\n" + filler})
                 config = _json({"architecture": arch, "os": os_name, "config": {},
@@ -79,9 +81,13 @@ class Bundle:
                                   "layers": [self._descriptor(OCI_LAYER, base), self._descriptor(OCI_LAYER, own)]})
                 manifests.append(dict(self._descriptor(OCI_MANIFEST, manifest),
                                       platform={"architecture": arch, "os": os_name}))
-            index = _json({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests})
-            self.entries.append(dict(self._descriptor(OCI_INDEX, index),
-                                     annotations={"org.opencontainers.image.ref.name": name}))
+                self.platform_manifests[(name, "%s/%s" % (os_name, arch))] = manifests[-1]["digest"]
+            if flat:
+                entries = [dict((k, v) for k, v in m.items() if k != "platform") for m in manifests]
+            else:
+                entries = [self._descriptor(OCI_INDEX, _json({"schemaVersion": 2, "mediaType": OCI_INDEX,
+                                                              "manifests": manifests}))]
+            self.entries.extend(dict(e, annotations={"org.opencontainers.image.ref.name": name}) for e in entries)
 
     def _add(self, data):
         self.blobs[_digest(data)] = data

@@ -27,3 +27,10 @@ def test_target_name_drops_the_registry_host_and_keeps_the_path(ref_name, prefix
 def test_names_without_a_usable_tag_are_refused(ref_name):
     with pytest.raises(LayoutError):
         target_name(ref_name)
+
+
+def test_a_tag_suffix_goes_after_the_tag_and_must_keep_it_valid():
+    assert target_name("quay.io/k0sproject/pause:3.10.1", "m", "-arm64") == ("m/k0sproject/pause", "3.10.1-arm64")
+    with pytest.raises(LayoutError) as e:
+        target_name("quay.io/k0sproject/pause:3.10.1", "", "/x")
+    assert "tag suffix '/x'" in str(e.value)

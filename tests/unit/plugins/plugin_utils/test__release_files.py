@@ -203,3 +203,18 @@ def test_without_a_prefix_messages_name_the_options(server, tmp_path):
     with pytest.raises(ReleaseFilesError) as e:
         run(server, tmp_path, checksums={"amd64": "abc"}, fetch=fetcher(prefix=""))
     assert str(e.value).startswith("local maps an arch (amd64) to a file on the controller, checksums an arch")
+
+
+def test_single_names_can_be_overridden(server, tmp_path):
+    """A second kind of file of one role (k0s_publish's airgap bundles) names its own variables for the files and
+    checksums, and shares the others."""
+    names = Names("k0s_publish", {"files": "k0s_publish_images_files", "checksums": "k0s_publish_images_checksums"})
+    with pytest.raises(ReleaseFilesError) as e:
+        run(server, tmp_path, checksums={"amd64": "abc"},
+            fetch=Fetcher(names, timeout=5, retries=0, delay=0, sleep=lambda s: None))
+    assert str(e.value).startswith("k0s_publish_images_files maps an arch (amd64) to a file on the controller, "
+                                   "k0s_publish_images_checksums an arch")
+    assert names.base_url == "k0s_publish_base_url"
+    with pytest.raises(ReleaseFilesError) as e:
+        Names("k0s_publish", {"file": "x"})
+    assert "variable_names: unknown keys file" in str(e.value)
