@@ -168,6 +168,7 @@ class Demo(object):
         self.say("    registry: %s (TLS, private CA %s, htpasswd user %r)"
                  % (self.registry.url, os.path.relpath(self.ca), USER))
         self.k0s_path, self.version, self.arch, self.real = self.k0s_source()
+        self.make_signing_key()
         root = os.path.join(self.work, "mirror")
         os.makedirs(root, exist_ok=True)
         mirror_mod.build_k0s_mirror(os.path.join(root, "k0s"), self.version, {self.arch: self.k0s_path})
@@ -258,6 +259,11 @@ class Demo(object):
             "k0s_publish_repository": "%s/%s" % (self.registry.host, REPOSITORY),
             "k0s_publish_registry_ca_path": self.ca,
             "k0s_publish_cache_dir": os.path.join(self.work, "k0s-cache"),
+            # The mirror plays the k0s release, signed as k0s signs its releases (cosign sign-blob, cosign.pub),
+            # with the key pinned here; what is pushed is signed with our own key, and rendering checks it.
+            "k0s_publish_trusted_keys": [mirror_mod.RELEASE_KEY.public_pem],
+            "k0s_publish_signing_key": self.signing_key,
+            "control_plane_trusted_keys": [self.signing_pub],
             "control_plane_state": "rendered",
             "control_plane_output_dir": self.manifests,
             "control_plane_oras_base_url": self.oras_base_url,
@@ -265,8 +271,24 @@ class Demo(object):
             "control_plane_aws_ssh_key_name": "demo",
         }
         # Credentials only in the environment, the way the AWX credential type injects them.
-        env = {"K0SMOTRON_OCI_USERNAME": USER, "K0SMOTRON_OCI_PASSWORD": self.password}
+        env = {"K0SMOTRON_OCI_USERNAME": USER, "K0SMOTRON_OCI_PASSWORD": self.password,
+               "K0SMOTRON_OCI_SIGNING_KEY_PASSWORD": self.password}
         return self.start_playbook("k0smotron.oci.site", extra, "site", env=env)
+
+    def make_signing_key(self):
+        """The publisher's key pair (ECDSA P-256, cosign's default), the private half encrypted with the demo's
+        password: k0s_publish signs with it, control_plane trusts only its public half."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        key = ec.generate_private_key(ec.SECP256R1())
+        self.signing_key = os.path.join(self.work, "signing.key")
+        self.signing_pub = os.path.join(self.work, "signing.pub")
+        self.write_private(self.signing_key, key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(self.password.encode())).decode())
+        with open(self.signing_pub, "w") as f:
+            f.write(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo).decode())
 
     def finish_site(self, run):
         text = self.finish_playbook(run)
@@ -280,6 +302,11 @@ class Demo(object):
         self.files = sorted(os.listdir(self.manifests))
         if not self.files:
             raise DemoError("nothing was rendered to %s" % self.manifests)
+        verified = re.findall(r"is a layer of manifest (sha256:[0-9a-f]{64}), signed by key (sha256:[0-9a-f]{64})", text)
+        if not verified:
+            raise DemoError("site rendered without saying which key verified the artifact's signature")
+        self.signature_result = "manifest %s signed by key %s (release signatures checked on the way in)" % verified[0]
+        self.say("    signature: " + self.signature_result)
 
     def published(self):
         """True once the registry serves the manifest of the tag (site's publish play is done)."""
@@ -472,6 +499,7 @@ class Demo(object):
                                  else "STAND-IN test file, not a real k0s binary"),
             "published: %s/%s:%s" % (self.registry.host, REPOSITORY, self.version.replace("+", "-")),
             "download URL: %s" % self.url,
+            "signature: %s; offline, no transparency log (docs/supply-chain.md)" % self.signature_result,
             "rendered manifests (%s):" % os.path.relpath(self.manifests),
         ] + ["  %s" % os.path.join(os.path.relpath(self.manifests), f) for f in self.files] + [
             "schema validation: %s" % self.schema_result,

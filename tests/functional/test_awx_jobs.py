@@ -225,8 +225,9 @@ def test_the_ca_file_is_the_injected_one(job, auth_registry, credential, tmp_pat
     with open(path) as f:
         assert f.read() == credential[1]["ca_certificate"]
     env = inject(OCI_REGISTRY, {"username": AUTH_USER, "password": AUTH_PASSWORD}, j.dir)[0]
+    # Without a CA or a signing key their variables stay empty: system CAs, nothing signed.
     assert env == {"K0SMOTRON_OCI_USERNAME": AUTH_USER, "K0SMOTRON_OCI_PASSWORD": AUTH_PASSWORD,
-                   "K0SMOTRON_OCI_CA_PATH": ""}
+                   "K0SMOTRON_OCI_CA_PATH": "", "K0SMOTRON_OCI_SIGNING_KEY": "", "K0SMOTRON_OCI_SIGNING_KEY_PASSWORD": ""}
     # openssl accepts the injected file as the CA of the registry's certificate.
     proc = subprocess.run(["openssl", "verify", "-CAfile", path, auth_registry.ca["cert"]], capture_output=True,
                           text=True, check=False)

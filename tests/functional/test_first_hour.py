@@ -70,7 +70,7 @@ def test_plain_http_against_tls_says_it_speaks_tls(auth_registry, run_module, tm
 
 def test_k0s_publish_messages_name_its_variables(ansible_playbook, auth_registry, k0s_release, tmp_path):
     extra = {"k0s_publish_repository": auth_registry.host + "/fh/k0s", "k0s_publish_base_url": k0s_release.url,
-             "k0s_publish_cache_dir": str(tmp_path / "cache")}
+             "k0s_publish_cache_dir": str(tmp_path / "cache"), "k0s_publish_trusted_keys": [mirror_mod.RELEASE_KEY.public_pem]}
     p = ansible_playbook("k0smotron.oci.publish", extra_vars=extra, env={"XDG_CACHE_HOME": str(tmp_path / "xdg")})
     assert p.returncode != 0
     assert "set k0s_publish_registry_ca_path to the CA bundle" in p.stdout, p.stdout[-3000:]
