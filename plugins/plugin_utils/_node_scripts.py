@@ -190,8 +190,9 @@ _WRAPPER_END = "K0SMOTRON_OCI_WRAPPER"
 
 
 def _pairs(mapping):
-    """{key: value} as "key=value key=value" (keys sorted), a value the shipped scripts look up."""
-    return " ".join("%s=%s" % (k, mapping[k]) for k in sorted(mapping))
+    """{key: value} as "key=value" lines (keys sorted), a value the shipped scripts look up (a line each, so that
+    three sha256 sums do not make one line of 220 characters in the rendered YAML)."""
+    return "\n".join("%s=%s" % (k, mapping[k]) for k in sorted(mapping))
 
 
 def _registry_source_sizes(source):

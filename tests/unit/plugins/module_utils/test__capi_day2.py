@@ -242,13 +242,13 @@ def _script(**overrides):
 @pytest.mark.parametrize("artifact, sizes", [
     ({"repository": "reg.example.com:5000/k0smotron/oras", "digests": DIGESTS}, "''"),
     ({"repository": "reg.example.com:5000/k0smotron/oras", "digests": DIGESTS, "sizes": {"amd64": 7}}, "amd64=7"),
-    (PUBLISHED, "'amd64=1 arm64=2'"),
+    (PUBLISHED, "'amd64=1\narm64=2'"),
 ])
 def test_oras_registry_source(artifact, sizes):
     script = _script(control_plane_oras_source="registry", control_plane_oras_artifact=artifact,
                      control_plane_oras_checksums={}, control_plane_registry_ca=PEM)
     assert "oras_registry=reg.example.com:5000\noras_repository=k0smotron/oras\n" in script
-    assert "\ndigests='amd64=sha256:%s arm64=sha256:%s'\n" % ("a" * 64, "b" * 64) in script
+    assert "\ndigests='amd64=sha256:%s\narm64=sha256:%s'\n" % ("a" * 64, "b" * 64) in script
     # The layer sizes bound the fetch (oras_publish_result gives them).
     assert "\nsizes=%s\n" % sizes in script
     assert "oci_blob_fetch() {" in script or "oci_blob_fetch()" in script
