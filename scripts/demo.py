@@ -479,6 +479,47 @@ class Demo(object):
                                      "stopped): %d boots ok" % (self.registry.host, len(lines)))
         self.say("    " + self.registry_only_result)
 
+    def images(self):
+        """Issue 21: k0s' system images from the registry. A generated airgap bundle (k0s v1.34.1's image names, tiny
+        images) is published both ways by k0s_publish, then a real containerd pulls pause from the registry through
+        the drop-in and hosts.toml the collection renders for image-mirror nodes."""
+        from tests.harness.ocilayout import Bundle
+        bundle = Bundle().write_tar(os.path.join(self.work, "k0s-airgap-bundle-%s-linux-%s.tar" % (self.version, self.arch)))
+        env = {"K0SMOTRON_OCI_USERNAME": USER, "K0SMOTRON_OCI_PASSWORD": self.password}
+        common = {
+            "k0s_publish_version": self.version, "k0s_publish_architectures": [self.arch],
+            "k0s_publish_files": {self.arch: self.k0s_path}, "k0s_publish_trusted_keys": [mirror_mod.RELEASE_KEY.public_pem],
+            "k0s_publish_repository": "%s/%s" % (self.registry.host, REPOSITORY), "k0s_publish_registry_ca_path": self.ca,
+            "k0s_publish_cache_dir": os.path.join(self.work, "k0s-cache"), "k0s_publish_images_files": {self.arch: bundle},
+        }
+        for delivery in ("bundle", "mirror"):
+            text = self.finish_playbook(self.start_playbook("k0smotron.oci.publish", dict(common, k0s_publish_images=delivery),
+                                                            "publish_images_" + delivery, env=env))
+            # The role's summary lines: the bundle's oci:// URL, or how many images went where.
+            lines = [ln.strip(' ",') for ln in text.splitlines()
+                     if re.match(r'\s+"(%s: (oci://\S*airgap-bundle@|\d+ images)|k0s system images )' % re.escape(self.arch), ln)]
+            if not lines:
+                raise DemoError("publish with k0s_publish_images=%s printed no summary" % delivery)
+            for ln in lines:
+                self.say("    %s: %s" % (delivery, ln))
+        from tests.harness.containerd import Containerd, containerd_bin
+        if not containerd_bin() or os.geteuid() != 0:
+            self.images_result = "bundle and mirror published; containerd pull skipped (needs root and containerd)"
+            self.say("    " + self.images_result)
+            return
+        containerd_config = tools.plugin_util("_containerd")
+        certs = os.path.join(self.work, "certs.d")
+        os.makedirs(os.path.join(certs, self.registry.host), exist_ok=True)
+        with open(os.path.join(certs, self.registry.host, "hosts.toml"), "w") as f:
+            f.write(containerd_config.hosts_toml(self.registry.host, ca_file=self.ca))
+        drop_in = containerd_config.drop_in(self.version, self.registry.host, USER, self.password, certs_dir=certs)
+        with Containerd(os.path.join(self.work, "containerd"), {"10-k0smotron-oci-registry.toml": drop_in}) as ctd:
+            pause = "%s/k0sproject/pause:3.10.1" % self.registry.host
+            image_id = ctd.pull(pause)
+        self.images_result = ("bundle artifact and image mirror published; a real containerd pulled %s (%s) with the "
+                              "rendered drop-in and hosts.toml" % (pause, image_id))
+        self.say("    " + self.images_result)
+
     # ------------------------------------------------------------------ main
     def run(self):
         self.prepare()
@@ -491,6 +532,8 @@ class Demo(object):
         self.step("fetch the blob back with the ORAS CLI", self.fetch_back)
         self.step("nodes that need only the registry: publish ORAS into it, stop the mirror, render with "
                   "control_plane_oras_source=registry, boot", self.registry_only)
+        self.step("k0s' system images from the registry: publish a generated airgap bundle as an artifact and as an "
+                  "image mirror, pull pause with containerd", self.images)
         total = time.time() - self.started
         lines = [
             "",
@@ -505,6 +548,7 @@ class Demo(object):
             "schema validation: %s" % self.schema_result,
             "boot simulation: %s" % self.boot_result,
             "registry only: %s" % self.registry_only_result,
+            "images: %s" % self.images_result,
             "node scratch prefix: %s" % os.path.relpath(self.node),
             "logs: %s" % os.path.relpath(self.logs),
             "timings: " + ", ".join("%s %.1f s" % (t.split(" (")[0], s) for t, s in self.timings),
