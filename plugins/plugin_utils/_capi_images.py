@@ -20,11 +20,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
-import binascii
 import copy
 
-from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import _normalize_host
+from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import DockerConfigError, entry_credentials
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import (
     DOWNLOAD_SCHEME,
     Reference,
@@ -172,21 +170,18 @@ def k0s_config(settings):
 
 
 def _registry_auth(config, registry):
-    """(user, password) for ``registry`` from a node docker config's ``auth`` entry; (None, None) without one."""
-    for key, value in (config.get("auths") or {}).items():
-        if _normalize_host(key) == registry and isinstance(value, dict) and value:
-            try:
-                user, _sep, password = base64.b64decode(value.get("auth") or "", validate=True).decode("utf-8") \
-                    .partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                user = password = ""
-            if not (user and password):
-                raise CapiError("control_plane_images is mirror: containerd needs a user name and password for %s "
-                                "(control_plane_images_repository), and the nodes' docker config has no usable "
-                                "\"auth\" entry for it (an identity token only?). Give a username and password for "
-                                "%s." % (registry, registry))
-            return user, password
-    return None, None
+    """(user, password) for ``registry`` from a node docker config's inline entry; (None, None) without one."""
+    try:
+        creds = entry_credentials(config, registry, "the nodes' docker config")
+    except DockerConfigError as e:
+        raise CapiError(str(e))
+    if creds is None:
+        return None, None
+    if creds.identity_token or not (creds.username and creds.password):
+        raise CapiError("control_plane_images is mirror: containerd needs a user name and password for %s "
+                        "(control_plane_images_repository), and the nodes' docker config has an identity token or "
+                        "no password for it. Give a username and password for %s." % (registry, registry))
+    return creds.username, creds.password
 
 
 def containerd_secret_text(settings, node_config):
