@@ -118,8 +118,8 @@ def mirror_repository(settings):
             raise CapiError("control_plane_images_repository %r has a sub-path (%s), and control_plane_k0s_version %s "
                             "is older than v1.34.1, which applies such a spec.images.repository twice "
                             "(REG/%s/%s/...). Mirror the images without a prefix (control_plane_images_repository: %s) "
-                            "or use k0s v1.34.1 or newer." % (value, prefix, get_str(settings, "control_plane_k0s_version"),
-                                                               prefix, prefix, registry))
+                            "or use k0s v1.34.1 or newer."
+                            % (value, prefix, get_str(settings, "control_plane_k0s_version"), prefix, prefix, registry))
     return registry, value
 
 
@@ -137,8 +137,8 @@ def check_images(settings):
 def _set(images, key, value, mode):
     if images.get(key, value) != value:
         raise CapiError("%s sets spec.images.%s: %r, but control_plane_images: %s needs %r. Remove it from %s (the "
-                        "role sets it) or set control_plane_images: none." % (CONFIG_VARIABLE, key, images[key], mode,
-                                                                             value, CONFIG_VARIABLE))
+                        "role sets it) or set control_plane_images: none."
+                        % (CONFIG_VARIABLE, key, images[key], mode, value, CONFIG_VARIABLE))
     images[key] = value
 
 
@@ -242,4 +242,3 @@ def worker_node_content(settings, secret_name, ca_file, plain_http, node_registr
     else:
         drop = {"path": containerd.DROP_IN_FILE, "permissions": "0600", "content": _drop_in(settings, registry)}
     return [hosts, drop], []
-

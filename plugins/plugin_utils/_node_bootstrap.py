@@ -5,9 +5,10 @@
 # This plugin util is PRIVATE to the collection. It can change at any time without notice.
 """What the nodes get to bootstrap k0s from an ``oci://`` URL: the files (``install-oras.sh`` from
 ``_node_scripts``, the registry CA, the ``config.json`` Secret reference, the user's extra files), the pre- and
-post-commands, what control_plane_images puts on nodes that run a worker (``_capi_images``), and the bootstrap fields they go into (``K0sControlPlane.spec.k0sConfigSpec``,
-``K0sWorkerConfigTemplate.spec.template.spec``). The ORAS source (release download or the registry) and the TLS
-settings the nodes use to reach the registry are read here."""
+post-commands, what control_plane_images puts on nodes that run a worker (``_capi_images``), and the bootstrap
+fields they go into (``K0sControlPlane.spec.k0sConfigSpec``, ``K0sWorkerConfigTemplate.spec.template.spec``).
+The ORAS source (release download or the registry) and the TLS settings the nodes use to reach the registry are
+read here."""
 
 from __future__ import absolute_import, division, print_function
 
