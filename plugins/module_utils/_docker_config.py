@@ -186,6 +186,14 @@ def _config_object(text, source, hint=""):
     return config
 
 
+def entry_credentials(config, registry, source):
+    """The credentials of ``registry``'s inline ``auths`` entry in ``config`` (parsed config.json), or None."""
+    for key, value in (config.get("auths") or {}).items():
+        if _normalize_host(key) == registry:
+            return _from_auths_entry(value, source)
+    return None
+
+
 def node_config(config, registry, source):
     """``{"auths": {registry: entry}}`` for a node: the inline ``auths`` entry of ``registry`` copied from
     ``config``. Credential helpers (``credsStore``/``credHelpers``) cannot run on a node, so an entry without

@@ -23,6 +23,14 @@ import base64
 import json
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._docker_config import DockerConfigError, check_fetcher_auth
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_images import (
+    CONTAINERD_SECRET_KEY,
+    check_images,
+    containerd_secret_text,
+    images_mode,
+    k0s_config,
+    runs_worker,
+)
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_names import (
     AWS_API_VERSION,
     CLUSTER_LABEL,
@@ -67,6 +75,7 @@ def check_static(settings):
     get_int(settings, "control_plane_workers_replicas")
     get_choice(settings, "control_plane_update_strategy", UPDATE_STRATEGIES)
     check_node_settings(settings)
+    check_images(settings)
     for name in ("control_plane_extra_files", "control_plane_k0s_config", "control_plane_cluster_network",
                  "control_plane_aws_control_plane_load_balancer",
                  "control_plane_aws_additional_control_plane_ingress_rules", "control_plane_args",
@@ -91,11 +100,13 @@ def _ref(ref, style):
     return {"apiVersion": ref["apiVersion"], "kind": ref["kind"], "name": ref["name"]}
 
 
-def _secret(names, dockerconfigjson):
+def _secret(names, dockerconfigjson, containerd_text):
     obj = head("v1", "Secret", names.secret, names.namespace)
     obj["metadata"]["labels"] = {CLUSTER_LABEL: names.cluster, MANAGED_BY_LABEL[0]: MANAGED_BY_LABEL[1]}
     obj["type"] = "kubernetes.io/dockerconfigjson"
     obj["data"] = {DOCKER_CONFIG_KEY: base64.b64encode(dockerconfigjson.encode("utf-8")).decode("ascii")}
+    if containerd_text:
+        obj["data"][CONTAINERD_SECRET_KEY] = base64.b64encode(containerd_text.encode("utf-8")).decode("ascii")
     return obj
 
 
@@ -139,10 +150,10 @@ def _aws_cluster(settings, names):
 
 
 def _k0s_control_plane(settings, names, node):
-    k0s_config = get_dict(settings, "control_plane_k0s_config")
+    config = k0s_config(settings)
     config_spec = node_spec(settings, names, args=get_list(settings, "control_plane_args", str), **node)
-    if k0s_config:
-        config_spec["k0s"] = k0s_config
+    if config:
+        config_spec["k0s"] = config
     machine_ref = dict(names.machine_ref)
     machine_ref["namespace"] = names.namespace
     obj = head(names.k0s_api, "K0sControlPlane", names.cluster, names.namespace)
@@ -201,6 +212,7 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
     ``oras_release_checksums``: {asset name: sha256} of the ORAS release (parsed checksums file), used when
     ``control_plane_oras_checksums`` is empty."""
     names = check_static(settings)
+    containerd_text = None
     if names.creds_given and dockerconfigjson is not None:
         if not isinstance(dockerconfigjson, str) or not dockerconfigjson:
             raise CapiError("the docker config for the registry credentials Secret is empty")
@@ -211,7 +223,9 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
                 check_fetcher_auth(json.loads(dockerconfigjson), source["registry"], "control_plane_oras_source")
             except DockerConfigError as e:
                 raise CapiError(str(e))
-        names = Names(settings, dockerconfigjson)
+        containerd_text = containerd_secret_text(settings, json.loads(dockerconfigjson))
+        # The Secret's name hashes all it holds: a new containerd drop-in (another k0s version's form) is a new one.
+        names = Names(settings, dockerconfigjson + (containerd_text or ""))
     download_url = get_str(settings, "control_plane_download_url")
     if not download_url:
         raise CapiError("control_plane_download_url is empty: set it (oci://REGISTRY/REPOSITORY@sha256:<blob digest>) "
@@ -221,13 +235,19 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
         # read the URL as plain HTTP.
         raise CapiError("control_plane_download_url %r has leading or trailing whitespace (a YAML '|' block adds a "
                         "newline): write it without, e.g. as a quoted string or with '>-'" % download_url)
-    check_update_strategy(settings, download_url)
-    files, pre = node_content(settings, names, oras_release_checksums, download_url)
+    check_update_strategy(settings, download_url, workers=names.workers, bundle=images_mode(settings) == "bundle")
+    controllers_run_worker = runs_worker(get_list(settings, "control_plane_args", str))
+    files, pre = node_content(settings, names, oras_release_checksums, download_url, controllers_run_worker)
     node = {"download_url": download_url, "files": files, "pre": pre}
+    if controllers_run_worker:
+        worker_node = node
+    else:
+        files, pre = node_content(settings, names, oras_release_checksums, download_url)
+        worker_node = {"download_url": download_url, "files": files, "pre": pre}
     aws = names.infrastructure == "aws"
     objects = []
     if names.creds_given and dockerconfigjson is not None:
-        objects.append(_secret(names, dockerconfigjson))
+        objects.append(_secret(names, dockerconfigjson, containerd_text))
     if aws:
         instance_type = get_str(settings, "control_plane_aws_instance_type")
         ami_id = get_str(settings, "control_plane_aws_ami_id")
@@ -240,7 +260,7 @@ def build_objects(settings, dockerconfigjson=None, oras_release_checksums=None):
         objects.append(_aws_cluster(settings, names))
     objects.append(_k0s_control_plane(settings, names, node))
     if names.workers:
-        objects.append(_worker_config_template(settings, names, node))
+        objects.append(_worker_config_template(settings, names, worker_node))
         objects.append(_machine_deployment(settings, names))
     objects.append(_cluster(settings, names))
     for obj in objects:

@@ -40,13 +40,17 @@ class ContainerdConfigError(ValueError):
     """An input cannot be written into the containerd configuration; the message names it."""
 
 
+def k0s_version_tuple(k0s_version, why="the containerd config form depends on it"):
+    """(major, minor, patch) of a k0s version such as v1.34.1+k0s.0; ContainerdConfigError says ``why`` it matters."""
+    m = _K0S_VERSION.fullmatch(k0s_version if isinstance(k0s_version, str) else "")
+    if not m:
+        raise ContainerdConfigError("k0s version %r is not vMAJOR.MINOR.PATCH[+k0s.N]: %s" % (k0s_version, why))
+    return tuple(int(g) for g in m.groups())
+
+
 def config_version(k0s_version):
     """2 for the containerd 1.7 of k0s <= 1.35, 3 for the containerd 2 of k0s >= 1.36."""
-    m = _K0S_VERSION.fullmatch(k0s_version or "")
-    if not m:
-        raise ContainerdConfigError("k0s version %r is not vMAJOR.MINOR.PATCH[+k0s.N]: the containerd config form "
-                                    "depends on it" % (k0s_version,))
-    return 3 if (int(m.group(1)), int(m.group(2))) >= CONTAINERD_2_FROM else 2
+    return 3 if k0s_version_tuple(k0s_version)[:2] >= CONTAINERD_2_FROM else 2
 
 
 def _toml_string(value):

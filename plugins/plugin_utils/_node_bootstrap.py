@@ -5,9 +5,10 @@
 # This plugin util is PRIVATE to the collection. It can change at any time without notice.
 """What the nodes get to bootstrap k0s from an ``oci://`` URL: the files (``install-oras.sh`` from
 ``_node_scripts``, the registry CA, the ``config.json`` Secret reference, the user's extra files), the pre- and
-post-commands, and the bootstrap fields they go into (``K0sControlPlane.spec.k0sConfigSpec``,
-``K0sWorkerConfigTemplate.spec.template.spec``). The ORAS source (release download or the registry) and the TLS
-settings the nodes use to reach the registry are read here."""
+post-commands, what control_plane_images puts on nodes that run a worker (``_capi_images``), and the bootstrap
+fields they go into (``K0sControlPlane.spec.k0sConfigSpec``, ``K0sWorkerConfigTemplate.spec.template.spec``).
+The ORAS source (release download or the registry) and the TLS settings the nodes use to reach the registry are
+read here."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,6 +18,7 @@ import json
 import re
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._reference import DOWNLOAD_SCHEME, Reference, ReferenceError
+from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_images import worker_node_content
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._capi_settings import (
     CapiError,
     get_bool,
@@ -184,8 +186,9 @@ def _install_oras_file(settings, checksums, script_path, download_url=""):
     return {"path": script_path, "permissions": "0755", "content": content}
 
 
-def node_content(settings, names, release_checksums, download_url):
-    """(files, pre-commands) shared by the controllers and the workers."""
+def node_content(settings, names, release_checksums, download_url, runs_worker=True):
+    """(files, pre-commands) of the controllers or the workers; ``runs_worker``: the nodes run a worker, and so
+    get what control_plane_images puts on them (before the user's own files and commands)."""
     files, pre = [], []
     ca = registry_ca(settings)
     if ca:
@@ -202,6 +205,12 @@ def node_content(settings, names, release_checksums, download_url):
     if names.secret:
         files.append({"path": DOCKER_CONFIG_PATH, "permissions": "0600",
                       "contentFrom": {"secretRef": {"name": names.secret, "key": DOCKER_CONFIG_KEY}}})
+    if runs_worker:
+        images_files, images_pre = worker_node_content(
+            settings, names.secret, registry_ca_path(settings) if ca else None,
+            get_bool(settings, "control_plane_registry_node_plain_http"), node_registry(settings, download_url))
+        files.extend(images_files)
+        pre.extend(images_pre)
     files.extend(get_list(settings, "control_plane_extra_files"))
     pre.extend(get_list(settings, "control_plane_pre_commands"))
     check_plain_commands(pre, "control_plane_pre_commands (with the role's own: control_plane_k0s_install_dir)")

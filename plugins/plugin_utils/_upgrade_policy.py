@@ -22,19 +22,30 @@ UPDATE_STRATEGIES = ("InPlace", "Recreate", "RecreateDeleteFirst")
 VERSION_ANNOTATION = "org.opencontainers.image.version"
 
 
-def check_update_strategy(settings, download_url):
-    """Refuse updateStrategy InPlace with an oci:// download URL unless control_plane_allow_inplace_oci is set.
+def check_update_strategy(settings, download_url, workers=False, bundle=False):
+    """Refuse updateStrategy InPlace with an oci:// URL on the nodes unless control_plane_allow_inplace_oci is set.
 
     With InPlace, k0smotron hands downloadURL to k0s autopilot (an update plan), and autopilot downloads over
-    HTTP(S) only: the version bump would fail on every node."""
+    HTTP(S) only: the version bump would fail on every node. Since k0smotron v2.1.0 the workers are updated in
+    place the same way (``workers``: the K0sWorkerConfigTemplate carries the URL too), and an airgap bundle
+    (``bundle``: control_plane_images is bundle, whose bundles are oci:// blobs) would be fetched by autopilot
+    as well."""
     strategy = get_choice(settings, "control_plane_update_strategy", UPDATE_STRATEGIES)
-    if (strategy == "InPlace" and isinstance(download_url, str) and download_url.startswith("oci://")
-            and not get_bool(settings, "control_plane_allow_inplace_oci")):
-        raise CapiError("control_plane_update_strategy is InPlace, but the k0s download URL is an oci:// URL. With "
-                        "InPlace, k0smotron hands downloadURL to k0s autopilot, which downloads only over HTTP(S): the "
-                        "next version bump would fail on every node. Use Recreate (new machines, then the old ones "
-                        "go) or RecreateDeleteFirst (old machine first; for clusters without spare capacity). Set "
-                        "control_plane_allow_inplace_oci: true only for an autopilot that can fetch oci:// URLs.")
+    if strategy != "InPlace" or get_bool(settings, "control_plane_allow_inplace_oci"):
+        return strategy
+    where = []
+    if isinstance(download_url, str) and download_url.startswith("oci://"):
+        where.append("the k0s download URL of the %s is an oci:// URL"
+                     % ("K0sControlPlane and the workers' K0sWorkerConfigTemplate" if workers else "K0sControlPlane"))
+    if bundle:
+        where.append("the airgap bundles of control_plane_images: bundle are oci:// blobs")
+    if where:
+        raise CapiError("control_plane_update_strategy is InPlace, but %s. With InPlace, k0smotron hands the "
+                        "controllers' and the workers' downloads to k0s autopilot, which downloads only over "
+                        "HTTP(S): the next version bump would fail on every node. Use Recreate (new machines, then the "
+                        "old ones go) or RecreateDeleteFirst (old machine first; for clusters without spare capacity). "
+                        "Set control_plane_allow_inplace_oci: true only for an autopilot that can fetch oci:// URLs."
+                        % " and ".join(where))
     return strategy
 
 

@@ -569,7 +569,7 @@ def test_password_rotation_renders_a_new_secret(render, tmp_path):
     assert_valid(out)
 
 
-# --------------------------------------------------------------------------- issue 18 items 10 and 11
+# --------------------------------------------------------------------------- nodes' login, the download URL's digest
 
 def rendered_secret(objs):
     secrets = [o for k, o in objs.items() if k.startswith("Secret/")]
@@ -634,3 +634,72 @@ def test_anonymous_check_and_unreachable_warning(render, registry, run_module, t
     proc, dummy, objs = render(dict(base, control_plane_download_url="oci://127.0.0.1:9/k0s/k0s@" + FAKE_DIGEST),
                                out=str(tmp_path / "c"))
     assert "was not checked against the registry" in proc.stdout and objs
+
+
+# --------------------------------------------------------------------------- k0s system images (issue 21)
+
+IMAGES_BUNDLE = {"amd64": "oci://registry.example.com/k0s/airgap@sha256:" + "c1" * 32,
+                 "arm64": "oci://registry.example.com/k0s/airgap@sha256:" + "c2" * 32}
+
+
+@pytest.mark.parametrize("provisioner", ["cloud-init", "ignition"])
+def test_images_mirror_through_the_role(render, tmp_path, provisioner):
+    """mirror: the k0s config is merged, containerd's drop-in (with the credentials) reaches the nodes only through
+    the Secret, mode 0600 on disk and in the files entries, and the objects pass the shipped CRD schemas."""
+    out = str(tmp_path / "out")
+    xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+          "control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_registry_username": AUTH_USER,
+          "control_plane_registry_password": AUTH_PASSWORD, "control_plane_api_version": "v1beta2",
+          "control_plane_provisioner": provisioner, "control_plane_workers_enabled": True,
+          "control_plane_images": "mirror", "control_plane_images_repository": "registry.example.com/k0s-mirror"}
+    proc, dummy, objs = render(xv, out=out)
+    assert AUTH_PASSWORD not in proc.stdout
+    (secret_key,) = [k for k in objs if k.startswith("Secret/")]
+    secret = objs[secret_key]
+    drop_in = base64.b64decode(secret["data"]["containerd-registry.toml"]).decode()
+    auth = base64.b64encode(("%s:%s" % (AUTH_USER, AUTH_PASSWORD)).encode()).decode()
+    assert 'plugins."io.containerd.grpc.v1.cri".registry' in drop_in and auth in drop_in
+    specs = dict(node_specs(objs))
+    assert set(specs) == {"K0sControlPlane/aws-test", "K0sWorkerConfigTemplate/aws-test-md-0"}
+    for key, spec in specs.items():
+        files = dict((f["path"], f) for f in spec["files"])
+        entry = files["/etc/k0s/containerd.d/10-k0smotron-oci-registry.toml"]
+        assert entry == {"path": "/etc/k0s/containerd.d/10-k0smotron-oci-registry.toml", "permissions": "0600",
+                         "contentFrom": {"secretRef": {"name": secret_key.split("/")[1],
+                                                       "key": "containerd-registry.toml"}}}, key
+        assert files["/etc/containerd/certs.d/registry.example.com/hosts.toml"]["permissions"] == "0600"
+    config = objs["K0sControlPlane/aws-test"]["spec"]["k0sConfigSpec"]["k0s"]
+    assert config["spec"]["images"] == {"repository": "registry.example.com/k0s-mirror"}
+    assert config["spec"]["api"] == {"extraArgs": {"anonymous-auth": "true"}}   # the role's default config kept
+    for path in glob.glob(os.path.join(out, "*.yaml")):
+        text = open(path).read()
+        if not os.path.basename(path).startswith("00-secret-"):
+            assert auth not in text and AUTH_PASSWORD not in text, path
+    assert stat.S_IMODE(os.stat(os.path.join(out, "00-secret-%s.yaml" % secret_key.split("/")[1])).st_mode) == 0o600
+    assert_valid(out)
+
+
+def test_images_bundle_through_the_role(render, tmp_path):
+    """bundle: the fetch script and its plain pre-command on the workers and the controllers with --enable-worker
+    only, default_pull_policy Never; a conflicting value in control_plane_k0s_config fails naming it."""
+    xv = {"control_plane_download_url": "oci://registry.example.com/k0s/k0s@" + FAKE_DIGEST,
+          "control_plane_oras_checksums": {"amd64": "0" * 64}, "control_plane_workers_enabled": True,
+          "control_plane_args": [], "control_plane_images": "bundle", "control_plane_images_bundle": IMAGES_BUNDLE}
+    dummy, out, objs = render(xv)
+    specs = dict(node_specs(objs))
+    script = "/usr/local/lib/k0smotron-oci/fetch-images-bundle.sh"
+    worker = specs["K0sWorkerConfigTemplate/aws-test-md-0"]
+    assert script in [f["path"] for f in worker["files"]]
+    assert "sh " + script in worker["preStartCommands"]
+    assert script not in [f["path"] for f in specs["K0sControlPlane/aws-test"]["files"]]
+    config = objs["K0sControlPlane/aws-test"]["spec"]["k0sConfigSpec"]["k0s"]
+    assert config["spec"]["images"] == {"default_pull_policy": "Never"}
+    assert config["spec"]["telemetry"] == {"enabled": False}
+    for cmd in worker["preStartCommands"]:
+        assert PLAIN_COMMAND.match(cmd)
+    assert not any(JINJA.search(s) for s in all_strings(objs))
+    assert_valid(out)
+    conflict = {"spec": {"images": {"default_pull_policy": "Always"}}}
+    proc, dummy, objs = render(dict(xv, control_plane_k0s_config=conflict), expect_ok=False)
+    assert proc.returncode != 0 and objs == {}
+    assert "control_plane_k0s_config sets spec.images.default_pull_policy" in proc.stdout, proc.stdout[-3000:]

@@ -47,6 +47,8 @@ def defaults(**overrides):
 
 
 CREDS = {"control_plane_registry_username": "user"}
+BUNDLE = {"amd64": "oci://registry.example.com/k0s/images@sha256:" + "c1" * 32,
+          "arm64": "oci://registry.example.com/k0s/images@sha256:" + "c2" * 32}
 REFS = {
     "control_plane_infrastructure": "none",
     "control_plane_cluster_infrastructure_ref": {"apiVersion": "infrastructure.cluster.x-k8s.io/v1beta1",
@@ -82,6 +84,25 @@ VARIANTS = {
                                          control_plane_registry_ca="-----BEGIN CERTIFICATE-----\nTUlJQ0FE\n"
                                                                    "-----END CERTIFICATE-----\n",
                                          control_plane_registry_node_plain_http=True),
+    # control_plane_images (issue 21): the nodes that run a worker get the bundle or containerd's registry setup.
+    "v1beta2-cloudinit-images-bundle": dict(CREDS, control_plane_api_version="v1beta2", control_plane_workers_enabled=True,
+                                            control_plane_images="bundle", control_plane_images_bundle=BUNDLE),
+    "v1beta2-ignition-images-bundle": dict(CREDS, control_plane_api_version="v1beta2",
+                                           control_plane_provisioner="ignition", control_plane_workers_enabled=True,
+                                           control_plane_args=[], control_plane_images="bundle",
+                                           control_plane_images_bundle=BUNDLE),
+    "v1beta2-cloudinit-images-mirror": dict(CREDS, control_plane_api_version="v1beta2",
+                                            control_plane_workers_enabled=True, control_plane_images="mirror",
+                                            control_plane_images_repository="registry.example.com/mirror",
+                                            control_plane_registry_ca="-----BEGIN CERTIFICATE-----\nTUlJQ0FE\n"
+                                                                      "-----END CERTIFICATE-----\n"),
+    "v1beta2-ignition-images-mirror": dict(CREDS, control_plane_api_version="v1beta2",
+                                           control_plane_provisioner="ignition", control_plane_workers_enabled=True,
+                                           control_plane_k0s_version="v1.36.0+k0s.0", control_plane_images="mirror",
+                                           control_plane_images_repository="registry.example.com",
+                                           control_plane_registry_node_plain_http=True),
+    "v1beta2-images-mirror-anonymous": dict(control_plane_api_version="v1beta2", control_plane_images="mirror",
+                                            control_plane_images_repository="registry.example.com"),
     "custom-infra-v1beta2": dict(REFS, control_plane_api_version="v1beta2", control_plane_cluster_name="c2",
                                  control_plane_namespace="ns1"),
     "extras": dict(control_plane_extra_files=[
@@ -95,7 +116,7 @@ VARIANTS = {
 }
 
 
-SHIPPED_SCRIPTS = ("oci-blob-fetch.sh", "install-oras.sh", "oras-wrapper.sh")
+SHIPPED_SCRIPTS = ("oci-blob-fetch.sh", "install-oras.sh", "oras-wrapper.sh", "fetch-images-bundle.sh")
 
 
 def refer_to_shipped_scripts(value):
