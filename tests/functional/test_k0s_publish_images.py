@@ -198,3 +198,22 @@ def test_bad_image_inputs_fail_before_any_download(ansible_playbook, tmp_path):
     assert "option k0s_publish_images_target" in out, out[-3000:]
     out = run(k0s_publish_images="all")
     assert "k0s_publish_images" in out and "none, bundle, mirror" in out
+
+
+@pytest.mark.parametrize("delivery", ["bundle", "mirror"])
+def test_site_renders_what_publish_published(ansible_playbook, registry, release, oras_mirror, tmp_path, delivery):
+    """site hands k0s_publish's images to control_plane: the bundle URLs to control_plane_images_bundle, or the
+    mirror to spec.images.repository."""
+    out = tmp_path / "manifests"
+    extra = base_vars(registry, release, tmp_path, k0s_publish_images=delivery, k0s_publish_architectures=["amd64"],
+                      k0s_publish_repository=registry.host + "/site-%s/k0s" % delivery,
+                      control_plane_output_dir=str(out), control_plane_oras_base_url=oras_mirror.url,
+                      control_plane_oras_version=oras_mirror.version, control_plane_aws_ssh_key_name="k")
+    p = ansible_playbook("k0smotron.oci.site", extra_vars=extra)
+    assert p.returncode == 0, p.stdout[-4000:]
+    text = "".join(f.read_text() for f in sorted(out.iterdir()))
+    if delivery == "bundle":
+        assert re.search(r"%s/site-bundle/k0s-airgap-bundle@sha256:[0-9a-f]{64}" % re.escape(registry.host), text)
+        assert "default_pull_policy: Never" in text
+    else:
+        assert "repository: %s" % registry.host in text
