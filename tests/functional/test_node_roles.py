@@ -293,8 +293,7 @@ def test_bad_oras_version_is_rejected_before_anything_happens(ansible_playbook, 
 
 
 @pytest.mark.parametrize("method", ["oras", "module"])
-def test_failed_fetch_keeps_the_previous_config_json(ansible_playbook, auth_registry, oras_mirror, pushed, prefix,
-                                                    method):
+def test_failed_fetch_keeps_the_previous_config_json(ansible_playbook, auth_registry, oras_mirror, pushed, prefix, method):
     config = prefix / "root" / ".docker" / "config.json"
     config.parent.mkdir(mode=0o700)
     working = dict(OTHER_CONFIG, auths=dict(OTHER_CONFIG["auths"], **{auth_registry.host: {
