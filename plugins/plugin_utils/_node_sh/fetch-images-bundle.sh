@@ -12,7 +12,7 @@ umask 022
 log() { printf 'fetch-images-bundle: %s\n' "$*" | tr -d '\000-\010\013-\037\177' >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# lookup KEY PAIRS: the value of KEY in "key=value key=value" (empty when absent).
+# lookup KEY PAIRS: the value of KEY in "key=value" pairs, one a line (empty when absent).
 lookup() {
   for pair in $2; do
     case $pair in "$1="*) printf '%s\n' "${pair#*=}"; return 0 ;; esac
