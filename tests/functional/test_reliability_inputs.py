@@ -63,7 +63,8 @@ def test_push_bad_reference(registry, run_module, files, reference, needle):
 
 
 @pytest.mark.parametrize("module,reference,needle", [
-    ("artifact_info", "oci://{h}/inputs/k0s:v1", "starts with oci://"),
+    # artifact_info takes an oci:// download URL (to check its digest), which must name a blob by digest
+    ("artifact_info", "oci://{h}/inputs/k0s:v1", "names no digest"),
     ("artifact_info", "{h}/inputs/k0s@sha256:" + "a" * 63, "expected 64"),
     ("artifact_info", "{h}/inputs/k0s", "neither a tag nor a digest"),
     ("artifact_info", "{h}/Inputs/k0s:v1", "lowercase"),
