@@ -144,7 +144,7 @@ if [ "${1:-}" = ansible-core ]; then
   while read -r line py; do
     venv="$LINES_DIR/$line"
     if ! "$venv/bin/python" - "$line" 2>/dev/null <<'PY'
-import sys, ansible.release, pytest, pytest_mock, xdist
+import sys, ansible.release, pytest, pytest_mock, xdist, jsonschema
 sys.exit(not ansible.release.__version__.startswith(sys.argv[1] + "."))
 PY
     then
