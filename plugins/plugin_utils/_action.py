@@ -48,6 +48,10 @@ class CollectionAction(ActionBase):
         if get_action_args_with_defaults is not None:
             args = get_action_args_with_defaults(self._task.resolved_action, args, self._task.module_defaults,
                                                  self._templar, action_groups=self._task._parent._play._action_groups)
+            # There the defaults are templated here, so a "default(omit)" in them is still the omit token, which
+            # the executor removes only from the task's own arguments.
+            omit = self._templar.available_variables.get("omit")
+            args = dict((k, v) for k, v in args.items() if omit is None or v != omit)
         return dict(args)
 
     def _arguments(self, args=None, spec=None):
