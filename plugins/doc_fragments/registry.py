@@ -71,7 +71,7 @@ options:
         for example C({ca_path: k0s_publish_registry_ca_path})."
       - The collection's roles set this, so that a message inside a role names the role's variables.
     type: dict
-    version_added: 0.2.0
+    version_added: 0.3.0
 notes:
   - Redirects on blob downloads (object stores, CDNs) are followed without forwarding the
     C(Authorization) header to another origin (scheme, host and port). A redirect or upload location

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: control_plane_object_names
 short_description: Name the Cluster API objects of a k0smotron cluster, for deletion
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - Returns C(apiVersion), C(kind) and C(metadata) (name, namespace) of each object that
     P(k0smotron.oci.control_plane_objects#filter) builds, in apply order - all that deletion needs. No download URL,

@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: control_plane_registry_secrets
 short_description: Find every registry credentials Secret rendered for a k0smotron cluster
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - Returns C({apiVersion, kind, metadata.namespace, label_selectors}) that finds every registry credentials
     C(Secret) the C(k0smotron.oci.control_plane) role rendered for the cluster, whatever its name (a content hash is

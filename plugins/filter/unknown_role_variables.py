@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: unknown_role_variables
 short_description: Warnings for variables that carry a role's prefix but that the role does not know
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - A misspelt role variable (C(control_plane_registry_ca_pth)) is otherwise silently ignored and the role
     falls back to the default. This filter names each variable that starts with the role's prefix but is

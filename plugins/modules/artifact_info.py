@@ -43,7 +43,7 @@ options:
     type: str
     choices: [fail, warn]
     default: fail
-    version_added: 0.2.0
+    version_added: 0.3.0
   platform:
     description:
       - C(os/arch[/variant]) to pick from an image index, for example C(linux/arm64).
@@ -90,12 +90,12 @@ authenticated:
       blob later (the nodes) then needs credentials too.
   returned: success (for a download URL, when RV(checked))
   type: bool
-  version_added: 0.2.0
+  version_added: 0.3.0
 checked:
   description: For a download URL in O(reference), whether the registry confirmed that it names a blob.
   returned: when O(reference) is a download URL
   type: bool
-  version_added: 0.2.0
+  version_added: 0.3.0
 manifest:
   description: The (platform-selected) manifest.
   returned: success

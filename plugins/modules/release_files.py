@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: release_files
 short_description: Get release files per architecture on the controller, checksum-verified and cached
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - The step before a push in the publish roles (M(k0smotron.oci.artifact_push)). For each entry of O(files), a
     local file from O(local), or a download into O(cache_dir) (a cached file whose sha256 matches is not

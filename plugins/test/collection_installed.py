@@ -9,7 +9,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 name: collection_installed
 short_description: Is a collection installed where this Ansible run finds collections?
-version_added: 0.2.0
+version_added: 0.3.0
 description:
   - True when the controller's collection paths hold the collection named C(NAMESPACE.NAME).
   - The collection declares no hard dependency on C(kubernetes.core), so that it installs offline; the
