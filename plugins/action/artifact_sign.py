@@ -8,8 +8,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.k0smotron.oci.plugins.module_utils._errors import ModuleInputError
+from ansible_collections.k0smotron.oci.plugins.module_utils._registry_options import SIGNING_ARG_SPEC
 from ansible_collections.k0smotron.oci.plugins.plugin_utils._action import (
-    SIGNING_KEY_SPEC,
     CollectionAction,
     sign_artifact,
     signing_key,
@@ -20,7 +20,7 @@ class ActionModule(CollectionAction):
     ARGUMENT_SPEC = dict(
         reference=dict(type="str", required=True),
         recursive=dict(type="bool", default=True),
-        **SIGNING_KEY_SPEC
+        **SIGNING_ARG_SPEC
     )
 
     def act(self, params, check_mode):

@@ -89,13 +89,13 @@ class SignAfterPushAction(CollectionAction):
     def run(self, tmp=None, task_vars=None):
         result = ActionBase.run(self, tmp, task_vars)
         args = self._task_args()
-        signing = dict((k, args.pop(k)) for k in list(args) if k in SIGNING_KEY_SPEC)
+        signing = dict((k, args.pop(k)) for k in list(args) if k in SIGNING_ARG_SPEC)
         result.update(self._execute_module(module_name=self._task.resolved_action, module_args=args,
                                            task_vars=task_vars))
         if result.get("failed"):
             return result
         spec = copy.deepcopy(REGISTRY_ARG_SPEC)
-        spec.update(SIGNING_KEY_SPEC)
+        spec.update(SIGNING_ARG_SPEC)
         params = self._arguments(dict(signing, **dict((k, v) for k, v in args.items() if k in spec)), spec)
         if not params.get("signing_key"):
             return result
@@ -116,7 +116,6 @@ class SignAfterPushAction(CollectionAction):
 
 # Keys: each entry is PEM text or the path of a PEM file on the controller (cosign.pub, cosign.key).
 TRUSTED_KEYS_SPEC = dict(trusted_keys=dict(type="list", elements="str", required=True))
-SIGNING_KEY_SPEC = SIGNING_ARG_SPEC
 
 
 def sign_artifact(params, reference, key, recursive, check_mode):
